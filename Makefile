@@ -1,0 +1,45 @@
+# Two entry points for users: `make reproduce` (the main job) and `make test`.
+# Each creates the virtual environment it needs from nothing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= default
+# Optional single-parameter overrides, e.g. `make reproduce DATASET=gtzan DATA_DIR=~/gtzan`.
+SET := $(if $(DATASET),--set dataset=$(DATASET)) $(if $(DATA_DIR),--set data_dir=$(DATA_DIR)) \
+       $(if $(SEED),--set seed=$(SEED)) $(foreach p,$(PARAMS),--set $(p))
+
+# Library caches live in the project (a warm numba cache survives between runs), not in $HOME.
+export GENRE_SIGNATURES_CACHE ?= $(CURDIR)/.cache
+export NUMBA_CACHE_DIR ?= $(GENRE_SIGNATURES_CACHE)/numba
+export MPLCONFIGDIR ?= $(GENRE_SIGNATURES_CACHE)/matplotlib
+export KERAS_HOME ?= $(GENRE_SIGNATURES_CACHE)/keras
+export IPYTHONDIR ?= $(GENRE_SIGNATURES_CACHE)/ipython
+export JUPYTER_CONFIG_DIR ?= $(GENRE_SIGNATURES_CACHE)/jupyter/config
+export JUPYTER_DATA_DIR ?= $(GENRE_SIGNATURES_CACHE)/jupyter/data
+export JUPYTER_RUNTIME_DIR ?= $(GENRE_SIGNATURES_CACHE)/jupyter/runtime
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: venv reproduce notebooks test benchmark clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[cpu,dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Genre Signatures)" >/dev/null
+	$(BIN)/python -c "import paperlib, keras, librosa, papermill"
+	touch $@
+
+venv: $(VENV)/.installed
+
+reproduce: venv
+	$(BIN)/paperlib reproduce --profile $(PROFILE) $(SET)
+
+test: venv
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+benchmark: venv
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf runs .cache/tokens

@@ -1,0 +1,21 @@
+"""Baselines on the same folds: logistic regression on per-clip MFCC statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def mfcc_logistic_oof(stats: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Out-of-fold class probabilities of a standardised logistic regression on MFCC statistics."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    n_classes = int(labels.max()) + 1
+    probs = np.zeros((len(labels), n_classes))
+    for fold in np.unique(folds):
+        train, test = folds != fold, folds == fold
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, C=1.0))
+        model.fit(stats[train], labels[train])
+        probs[np.ix_(test, model.classes_)] = model.predict_proba(stats[test])
+    return probs

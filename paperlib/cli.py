@@ -1,0 +1,56 @@
+"""The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import yaml
+
+
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    """`["epochs=3", "data_dir=~/gtzan"]` -> {"epochs": 3, "data_dir": "~/gtzan"} (YAML values)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}.")
+        out[name.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from paperlib.notebook_runner import run_notebooks
+    from paperlib.session import configure_environment
+
+    configure_environment()
+    only = args.notebooks.split(",") if args.notebooks else None
+    executed = run_notebooks(args.profile, parse_assignments(args.set), only=only)
+    print(f"Executed {len(executed)} notebook(s) into {executed[0].parent if executed else '-'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paperlib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="run the notebooks in order with papermill")
+    rep.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
+    rep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override one parameter (repeatable)")
+    rep.add_argument("--notebooks", help="comma-separated notebook names to run (default: all)")
+    rep.set_defaults(func=_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Run a function over many items on all cores, in order, with a progress bar."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def worker_count(requested: int = 0) -> int:
+    """`requested` workers, or every core this process may use when it is 0."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def parallel_map(fn: Callable[..., T], items: Iterable[Any], *, workers: int = 0,
+                 desc: str = "", total: int | None = None, progress: bool = True) -> Iterator[T]:
+    """Yield fn(item) for each item, in order, from a pool of processes (joblib's loky)."""
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    items = list(items)
+    n = worker_count(workers)
+    if n == 1 or len(items) <= 1:
+        results: Iterable[T] = (fn(item) for item in items)
+    else:
+        results = Parallel(n_jobs=n, return_as="generator", batch_size="auto")(
+            delayed(fn)(item) for item in items
+        )
+    yield from tqdm(results, total=total or len(items), desc=desc, disable=not progress,
+                    mininterval=0.5)
