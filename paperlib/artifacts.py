@@ -148,7 +148,7 @@ class RunFolder:
     def manifest(self) -> dict[str, Any]:
         return json.loads(self.file(MANIFEST).read_text()) if self.has(MANIFEST) else {}
 
-    def bind_dataset(self, fingerprint: str) -> None:
+    def bind_dataset(self, fingerprint: str, root: Path) -> None:
         """Record the dataset's fingerprint, refusing a folder made from other data."""
         manifest = self.manifest()
         known = manifest.get("dataset_fingerprint")
@@ -158,7 +158,15 @@ class RunFolder:
                 f"now {fingerprint[:12]}). Use another run_dir, or delete the folder to start again."
             )
         manifest["dataset_fingerprint"] = fingerprint
+        manifest["dataset_root"] = str(root)
         self._write_manifest(manifest)
+
+    def dataset_root(self) -> Path:
+        """The folder of the run's audio (recorded by step 01)."""
+        root = self.manifest().get("dataset_root")
+        if not root:
+            raise RunFolderError(f"Run folder {self.path} has no dataset yet: run notebook 01_data first.")
+        return Path(root)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         manifest.update({

@@ -52,6 +52,7 @@ class Config:
     validation_fraction: float = 0.12
     early_stopping_start: int = 30
     early_stopping_patience: int = 10
+    augment: bool = False
     # runtime only
     workers: int = 0
     run_dir: str | None = None

@@ -87,3 +87,25 @@ def load_model(path: str | Path):
     import keras
 
     return keras.models.load_model(path, safe_mode=True)
+
+
+def parameter_counts(model) -> "pd.DataFrame":
+    """Trainable and frozen parameters of each top-level layer, with a total row."""
+    import pandas as pd
+
+    rows = [{"layer": layer.name, "kind": type(layer).__name__,
+             "trainable": int(sum(w.numpy().size for w in layer.trainable_weights)),
+             "frozen": int(sum(w.numpy().size for w in layer.non_trainable_weights))}
+            for layer in model.layers]
+    table = pd.DataFrame(rows)
+    total = {"layer": "total", "kind": "", "trainable": int(table["trainable"].sum()),
+             "frozen": int(table["frozen"].sum())}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def roundtrip_difference(model, tokens: np.ndarray, path: str | Path) -> float:
+    """Save, reload and compare every output on `tokens`: the largest absolute difference."""
+    save_model(model, path)
+    before = explain(model, tokens)
+    after = explain(load_model(path), tokens)
+    return float(max(np.abs(before[k] - after[k]).max() for k in OUTPUTS))

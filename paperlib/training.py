@@ -17,6 +17,7 @@ import pandas as pd
 
 from paperlib.artifacts import RunFolder
 from paperlib.config import Config
+from paperlib.features import cut_tokens
 from paperlib.model import OUTPUTS, build_model, compile_model, explain, save_model
 
 DONE = "done.json"
@@ -86,10 +87,12 @@ def _epoch_bar(total: int, desc: str):
     return EpochBar()
 
 
-def train_fold(fold: int, tokens: np.ndarray, labels: np.ndarray, folds: np.ndarray,
+def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
                config: Config, run: RunFolder, *, progress: bool = True) -> FoldResult:
     """Train one fold from scratch and store its model, history and held-out outputs."""
     import keras
+
+    from paperlib.augment import batches
 
     start = time.perf_counter()
     folder = fold_dir(run, config.pooling, fold)
@@ -107,12 +110,13 @@ def train_fold(fold: int, tokens: np.ndarray, labels: np.ndarray, folds: np.ndar
         start_from_epoch=config.early_stopping_start)]
     if progress:
         callbacks.append(_epoch_bar(config.epochs, f"fold {fold + 1}/{config.folds}"))
-    fitted = model.fit(tokens[fit], labels[fit], validation_data=(tokens[val], labels[val]),
-                       epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
-                       callbacks=callbacks, verbose=0)
+    fitted = model.fit(batches(images[fit], labels[fit], config, seed=config.seed + fold,
+                               augment=config.augment),
+                       validation_data=(cut_tokens(images[val], config), labels[val]),
+                       epochs=config.epochs, callbacks=callbacks, verbose=0)
     history = pd.DataFrame(fitted.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    outputs = explain(model, tokens[held_out])
+    outputs = explain(model, cut_tokens(images[held_out], config))
     accuracy = float(np.mean(outputs["genre"].argmax(1) == labels[held_out]))
     seconds = time.perf_counter() - start
 
@@ -138,9 +142,9 @@ def load_fold(run: RunFolder, pooling: str, fold: int) -> FoldResult | None:
                       done["accuracy"], done["seconds"])
 
 
-def cross_validate(tokens: np.ndarray, labels: np.ndarray, config: Config, run: RunFolder, *,
+def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: RunFolder, *,
                    progress: bool = True) -> list[FoldResult]:
-    """Run (or resume) every fold; print one line per fold."""
+    """Run (or resume) every fold on (clips, n_mels, n_frames) images; print one line per fold."""
     folds = assign_folds(labels, folds=config.folds, seed=config.seed)
     results = []
     for fold in range(config.folds):
@@ -149,7 +153,7 @@ def cross_validate(tokens: np.ndarray, labels: np.ndarray, config: Config, run: 
             print(f"fold {fold + 1}/{config.folds}: complete, reused "
                   f"(accuracy {result.accuracy:.3f})", flush=True)
         else:
-            result = train_fold(fold, tokens, labels, folds, config, run, progress=progress)
+            result = train_fold(fold, images, labels, folds, config, run, progress=progress)
             print(f"fold {fold + 1}/{config.folds}: accuracy {result.accuracy:.3f} after "
                   f"{len(result.history)} epochs in {result.seconds:.0f} s", flush=True)
         results.append(result)

@@ -1,8 +1,8 @@
 """The embedded synthetic GTZAN: musical 30 s clips with a planted genre "signature moment".
 
 Genres come in confusable pairs that share one style (tempo, drums, harmony, timbres) and differ
-only in a 2-3 s motif: the same notes rising in one genre and falling in the other, so clip-level
-statistics cannot tell them apart and the short moment is what a model must find. Classical and
+only in a 2-3 s motif, a lead slide: the same slide rising in one genre and falling in the other, so
+clip-level statistics cannot tell them apart and the short moment is what a model must find. Classical and
 jazz each have a style of their own. Everything is deterministic from (seed, genre, clip index).
 """
 
@@ -22,6 +22,8 @@ from paperlib.parallel import parallel_map
 
 SYNTHESIS_VERSION = 1  # bump when the sound changes: it names the dataset folder
 GROUND_TRUTH = "ground_truth.csv"
+MOTIF_DB = (2.0, 6.0)  # the signature moment's level above the mix around it
+LEAD_GAIN = 0.25  # the wandering lead (same timbre as the motif) stays below it
 
 SCALES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -84,16 +86,16 @@ STYLES: dict[str, Style] = {
                   "sax", (0.5, 0.8, 0.9, 0.7)),
 }
 
-# genre -> (style, motif shape as scale-degree steps played in order)
-_RISE = (0, 1, 2, 3, 4, 5)
-_FALL = tuple(reversed(_RISE))
-GENRE_RECIPES: dict[str, tuple[str, tuple[int, ...]]] = {
+# genre -> (style, the motif's pitch contour in semitones above its first note)
+_RISE = (0.0, 19.0)  # a slide up an octave and a fifth ...
+_FALL = (19.0, 0.0)  # ... and the same slide down: equal notes and timbre, reversed in time
+GENRE_RECIPES: dict[str, tuple[str, tuple[float, ...]]] = {
     "blues": ("roots", _RISE), "country": ("roots", _FALL),
     "hiphop": ("groove", _RISE), "reggae": ("groove", _FALL),
     "disco": ("dance", _RISE), "pop": ("dance", _FALL),
     "rock": ("band", _RISE), "metal": ("band", _FALL),
-    "classical": ("classical", (0, 2, 4, 7, 4, 2)),
-    "jazz": ("jazz", (0, 3, 1, 4, 2, 5)),
+    "classical": ("classical", (0.0, 12.0, 0.0)),
+    "jazz": ("jazz", (0.0, 10.0, 3.0, 14.0)),
 }
 CONFUSABLE_PAIRS = (("blues", "country"), ("hiphop", "reggae"), ("disco", "pop"), ("rock", "metal"))
 
@@ -150,6 +152,28 @@ def _tone(freq: float, n: int, timbre: str, sr: int) -> np.ndarray:
     if decay:
         env = env * np.exp(-t / decay)
     release = min(n, int(0.02 * sr))
+    env[n - release:] *= np.linspace(1, 0, release, dtype=np.float32)
+    return (out * env / np.float32(np.abs(out).max() + 1e-9)).astype(np.float32)
+
+
+def _slide(start_hz: float, contour: tuple[float, ...], n: int, timbre: str, sr: int, *,
+           picks: int) -> np.ndarray:
+    """A lead line gliding through `contour` (semitones), re-picked `picks` times on the way."""
+    harmonics, attack, _, vibrato = TIMBRES[timbre]
+    semis = np.interp(np.linspace(0, len(contour) - 1, n), np.arange(len(contour)), contour)
+    t = np.arange(n, dtype=np.float32) / sr
+    freq = start_hz * 2 ** (semis / 12) * (1 + vibrato * np.sin(2 * np.pi * 5.5 * t))
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    top = float(freq.max())
+    out = np.zeros(n, dtype=np.float32)
+    for k, amp in enumerate(harmonics, start=1):
+        if amp and k * top < sr / 2:
+            out += np.float32(amp) * np.sin(k * phase).astype(np.float32)
+    if timbre == "dist":
+        out = np.tanh(2.5 * out)
+    since_pick = (t % (n / sr / picks))
+    env = (0.55 + 0.45 * np.exp(-since_pick / 0.08)) * np.minimum(1.0, t / max(attack, 0.005))
+    release = min(n, int(0.05 * sr))
     env[n - release:] *= np.linspace(1, 0, release, dtype=np.float32)
     return (out * env / np.float32(np.abs(out).max() + 1e-9)).astype(np.float32)
 
@@ -247,9 +271,9 @@ def render_clip(genre: str, index: int, *, seed: int, sample_rate: int = 22050,
             _place(bass, _tone(_hz(tonic, semis), bass_n, style.bass_timbre, sr), start, 0.6)
         if pos % 4 == 0 and rng.random() < 0.18:  # a sparse, wandering lead
             degree = int(rng.integers(0, 7))
-            semis = _degree(scale, degree) + 24
+            semis = _degree(scale, degree) + 12
             _place(lead, _tone(_hz(tonic, semis), int(2 * step * sr), style.lead_timbre, sr),
-                   start, 0.35)
+                   start, LEAD_GAIN)
 
     gains = np.array(style.gains) * 10 ** (rng.normal(0, 1.5, 4) / 20)
     mix = gains[0] * drums + gains[1] * chords + gains[2] * bass + gains[3] * lead
@@ -257,14 +281,11 @@ def render_clip(genre: str, index: int, *, seed: int, sample_rate: int = 22050,
     # The signature moment: the genre's motif, a little louder than the mix around it.
     motif_len = rng.uniform(2.0, 3.0)
     motif_start = rng.uniform(0.5, seconds - motif_len - 0.5)
-    note_n = int(motif_len / len(motif_shape) * sr)
-    motif = np.zeros(note_n * len(motif_shape), np.float32)
-    for i, degree in enumerate(motif_shape):
-        semis = _degree(scale, degree) + 24
-        motif[i * note_n:(i + 1) * note_n] = _tone(_hz(tonic, semis), note_n, style.lead_timbre, sr)
+    motif = _slide(_hz(tonic, 24), motif_shape, int(motif_len * sr), style.lead_timbre, sr,
+                   picks=int(rng.integers(4, 8)))
     m0 = int(motif_start * sr)
     region = mix[m0:m0 + len(motif)]
-    level_db = float(rng.uniform(1.0, 5.0))
+    level_db = float(rng.uniform(MOTIF_DB[0], MOTIF_DB[1]))
     motif_gain = (np.sqrt(np.mean(region ** 2)) + 1e-4) / (np.sqrt(np.mean(motif ** 2)) + 1e-9)
     mix[m0:m0 + len(motif)] += motif_gain * 10 ** (level_db / 20) * motif
 

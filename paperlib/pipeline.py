@@ -1,0 +1,114 @@
+"""The notebooks' steps as functions: each reads what an earlier step saved in the run folder.
+
+01 `prepare_data` -> tracks.csv + features.npz; 03 `run_cross_validation` -> oof_<pooling>.npz +
+folds_<pooling>.csv. Notebooks call these and plot; tests call them too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from paperlib.artifacts import RunFolder, open_run
+from paperlib.config import Config
+from paperlib.datasets import Dataset, load_dataset
+from paperlib.features import cut_tokens
+from paperlib.token_cache import extract_images
+
+TRACKS = "tracks.csv"
+FEATURES = "features.npz"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The usable clips of a run: track table (row i = clip i), grayscale images, MFCC statistics."""
+
+    run: RunFolder
+    tracks: pd.DataFrame
+    images: np.ndarray
+    mfcc_stats: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.tracks["label"].to_numpy()
+
+    def tokens(self) -> np.ndarray:
+        return cut_tokens(self.images, self.run.config)
+
+
+@dataclass(frozen=True)
+class PreparationReport:
+    dataset: Dataset
+    skipped: dict[str, str]
+    cache_hit: bool
+    seconds: float
+
+
+def prepare_data(config: Config, *, progress: bool = True) -> tuple[Prepared, PreparationReport]:
+    """Step 01: load (or generate) the dataset, extract tokens (cached), save them to the run."""
+    start = time.perf_counter()
+    run = open_run(config)
+    dataset = load_dataset(config, progress=progress)
+    run.bind_dataset(dataset.fingerprint, dataset.root)
+    images = extract_images(dataset, config, progress=progress)
+    tracks = dataset.tracks.set_index("track_id").loc[images.track_ids].reset_index()
+    run.save_table(TRACKS, tracks)
+    run.save_arrays(FEATURES, track_ids=np.array(images.track_ids), images=images.images,
+                    mfcc_stats=images.mfcc_stats)
+    report = PreparationReport(dataset, images.skipped, images.cache_hit,
+                               time.perf_counter() - start)
+    return Prepared(run, tracks, images.images, images.mfcc_stats), report
+
+
+def load_prepared(config: Config) -> Prepared:
+    """What step 01 saved, checked against the run's parameters."""
+    run = open_run(config, create=False)
+    tracks = run.load_table(TRACKS, "01_data")
+    features = run.load_arrays(FEATURES, "01_data")
+    if list(features["track_ids"]) != list(tracks["track_id"]):
+        raise RuntimeError(f"{run.path}: {TRACKS} and {FEATURES} disagree; run notebook 01_data again.")
+    return Prepared(run, tracks, features["images"], features["mfcc_stats"])
+
+
+def oof_name(pooling: str) -> str:
+    return f"oof_{pooling}.npz"
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    oof: dict[str, np.ndarray]  # OUTPUTS, "fold" and "label", one row per clip
+    folds: pd.DataFrame  # one row per fold
+    histories: list[pd.DataFrame]
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.oof["genre"].argmax(1) == self.oof["label"]))
+
+
+def run_cross_validation(prepared: Prepared, config: Config, *,
+                         progress: bool = True) -> CrossValidation:
+    """Step 03: train (or resume) every fold; save out-of-fold outputs and a per-fold table."""
+    from paperlib.training import cross_validate, out_of_fold
+
+    results = cross_validate(prepared.images, prepared.labels, config, prepared.run,
+                             progress=progress)
+    oof = out_of_fold(results, len(prepared.tracks))
+    oof["label"] = prepared.labels
+    prepared.run.save_arrays(oof_name(config.pooling), **oof)
+    table = pd.DataFrame({
+        "fold": [r.fold + 1 for r in results],
+        "accuracy": [r.accuracy for r in results],
+        "epochs": [len(r.history) for r in results],
+        "best_epoch": [int(r.history["val_loss"].idxmin()) + 1 for r in results],
+        "held_out_clips": [len(r.held_out) for r in results],
+        "seconds": [r.seconds for r in results],
+    })
+    prepared.run.save_table(f"folds_{config.pooling}.csv", table)
+    return CrossValidation(oof, table, [r.history for r in results])
+
+
+def load_oof(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
+    return run.load_arrays(oof_name(pooling), "03_cv_training")

@@ -1,0 +1,63 @@
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from paperlib.datasets import GENRES
+from paperlib.datasets.layout import scan_tracks
+from paperlib.datasets.synthetic import (CONFUSABLE_PAIRS, GENRE_RECIPES, GROUND_TRUTH,
+                                         render_clip, write_synthetic)
+
+
+def test_same_seed_gives_identical_audio_and_truth():
+    a, info_a = render_clip("reggae", 3, seed=7)
+    b, info_b = render_clip("reggae", 3, seed=7)
+    assert np.array_equal(a, b) and info_a == info_b
+    c, _ = render_clip("reggae", 3, seed=8)
+    assert not np.array_equal(a, c)
+
+
+def test_clip_shape_level_and_moment():
+    audio, info = render_clip("blues", 0, seed=1)
+    assert audio.shape == (661500,) and audio.dtype == np.float32
+    assert 0.3 < np.abs(audio).max() <= 1.0
+    assert 0.5 <= info.motif_start_s < info.motif_end_s <= 29.5
+    assert 2.0 <= info.motif_end_s - info.motif_start_s <= 3.0
+
+
+def test_pairs_share_a_style_and_differ_by_motif_order():
+    for a, b in CONFUSABLE_PAIRS:
+        (style_a, motif_a), (style_b, motif_b) = GENRE_RECIPES[a], GENRE_RECIPES[b]
+        assert style_a == style_b and motif_a == tuple(reversed(motif_b))
+    for genre in ("classical", "jazz"):  # each has a style of its own
+        style = GENRE_RECIPES[genre][0]
+        assert [g for g, (s, _) in GENRE_RECIPES.items() if s == style] == [genre]
+
+
+def test_the_moment_is_louder_than_its_surroundings():
+    audio, info = render_clip("metal", 2, seed=3)
+    sr = 22050
+    inside = audio[int(info.motif_start_s * sr):int(info.motif_end_s * sr)]
+    assert np.sqrt(np.mean(inside ** 2)) > np.sqrt(np.mean(audio ** 2))
+
+
+def test_unknown_genre_is_refused():
+    with pytest.raises(ValueError, match="Unknown genre 'polka'"):
+        render_clip("polka", 0, seed=0)
+
+
+def test_written_in_gtzan_layout_and_read_back(tmp_path):
+    root = write_synthetic(seed=5, clips_per_genre=1, workers=1, progress=False)
+    assert (root / GROUND_TRUTH).is_file()
+    genre_root, tracks = scan_tracks(root)
+    assert genre_root.name == "genres_original"
+    assert list(tracks["genre"]) == list(GENRES)
+    assert (genre_root / "rock" / "rock.00000.wav").is_file()
+    audio, rate = sf.read(genre_root / "jazz" / "jazz.00000.wav")
+    assert rate == 22050 and audio.ndim == 1 and len(audio) == 661500
+    truth = pd.read_csv(root / GROUND_TRUTH)
+    assert set(truth["track_id"]) == set(tracks["track_id"])
+    # a second call reuses the files
+    mtime = (genre_root / "rock" / "rock.00000.wav").stat().st_mtime_ns
+    assert write_synthetic(seed=5, clips_per_genre=1, workers=1, progress=False) == root
+    assert (genre_root / "rock" / "rock.00000.wav").stat().st_mtime_ns == mtime

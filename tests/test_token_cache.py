@@ -1,0 +1,54 @@
+import warnings
+
+import pytest
+
+from paperlib.audio import AudioError
+from paperlib.config import make_config
+from paperlib.datasets import load_dataset
+from paperlib.token_cache import cache_file, extract_images
+from tests.conftest import write_tone
+
+
+@pytest.fixture
+def gtzan_like(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "gtzan" / "genres"
+    for g in ("blues", "rock"):
+        for i in range(3):
+            write_tone(root / g / f"{g}.{i:05d}.au", seconds=29.9, freq=200 + 50 * i)
+    return root
+
+
+def test_extraction_then_cache_hit(gtzan_like):
+    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
+    dataset = load_dataset(config)
+    first = extract_images(dataset, config, progress=False)
+    assert first.images.shape == (6, 217, 335) and not first.cache_hit
+    assert cache_file(dataset, config).is_file()
+    second = extract_images(dataset, config, progress=False)
+    assert second.cache_hit and (second.images == first.images).all()
+    other = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, n_mels=128, workers=1)
+    assert cache_file(dataset, other) != cache_file(dataset, config)
+
+
+def test_bad_clips_are_skipped_with_a_warning_naming_them(gtzan_like):
+    (gtzan_like / "rock" / "rock.00001.au").write_bytes(b"not audio at all" * 100)
+    write_tone(gtzan_like / "rock" / "rock.00002.au", seconds=2.0)
+    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = extract_images(load_dataset(config), config, progress=False)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "rock.00001" in messages and "Cannot decode" in messages
+    assert "rock.00002" in messages and "under the minimum" in messages
+    assert result.track_ids == ["blues.00000", "blues.00001", "blues.00002", "rock.00000"]
+
+
+def test_nothing_usable_is_an_error(gtzan_like):
+    for path in gtzan_like.rglob("*.au"):
+        path.write_bytes(b"junk")
+    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(AudioError, match="No usable clip"):
+            extract_images(load_dataset(config), config, progress=False)

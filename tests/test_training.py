@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from paperlib.artifacts import open_run
+from paperlib.config import make_config
+from paperlib.training import DONE, assign_folds, cross_validate, fold_dir, inner_split, out_of_fold
+
+
+def test_folds_are_stratified_and_deterministic():
+    labels = np.repeat(np.arange(10), 25)
+    folds = assign_folds(labels, folds=6, seed=1)
+    assert np.array_equal(folds, assign_folds(labels, folds=6, seed=1))
+    assert not np.array_equal(folds, assign_folds(labels, folds=6, seed=2))
+    for k in range(6):
+        per_genre = np.bincount(labels[folds == k], minlength=10)
+        assert per_genre.min() >= 4 and per_genre.max() <= 5
+
+
+def test_too_few_clips_for_the_folds():
+    with pytest.raises(ValueError, match="needs at least 6 clips of every genre"):
+        assign_folds(np.array([0, 0, 0, 1, 1, 1]), folds=6, seed=0)
+
+
+def test_inner_split_is_stratified_and_disjoint():
+    labels = np.repeat(np.arange(4), 10)
+    fit, val = inner_split(np.arange(40), labels, fraction=0.2, seed=0)
+    assert len(val) == 8 and not set(fit) & set(val)
+    assert np.bincount(labels[val]).tolist() == [2, 2, 2, 2]
+
+
+@pytest.fixture
+def tiny():
+    """A learnable toy problem: the class is the token where a bright square sits."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 8)
+    tokens = rng.random((24, 4, 24, 9), dtype=np.float32) * 0.2
+    tokens[np.arange(24), labels, 8:16, 2:7] = 1.0
+    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, folds=2,
+                         clips_per_genre=8, epochs=3, early_stopping_start=0, batch_size=8)
+    return tokens, labels, config
+
+
+def test_cross_validation_saves_and_resumes(tiny, capsys):
+    tokens, labels, config = tiny
+    run = open_run(config)
+    results = cross_validate(tokens, labels, config, run, progress=False)
+    oof = out_of_fold(results, len(labels))
+    assert oof["genre"].shape == (24, 3) and set(oof["fold"]) == {0, 1}
+    assert np.allclose(oof["attention"].sum(1), 1, atol=1e-5)
+    for k in range(2):
+        assert {p.name for p in fold_dir(run, "attention", k).iterdir()} == {
+            "model.keras", "history.csv", "outputs.npz", DONE}
+
+    # a complete fold is reused; a fold without its done marker is trained again
+    (fold_dir(run, "attention", 1) / DONE).unlink()
+    capsys.readouterr()
+    again = cross_validate(tokens, labels, config, run, progress=False)
+    printed = capsys.readouterr().out
+    assert "fold 1/2: complete, reused" in printed and "fold 2/2: accuracy" in printed
+    assert np.array_equal(again[0].outputs["genre"], results[0].outputs["genre"])
+    assert (fold_dir(run, "attention", 1) / DONE).is_file()
+
+
+def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
+    tokens, labels, config = tiny
+    a = cross_validate(tokens, labels, config.replace(run_dir=str(tmp_path / "a")),
+                       open_run(config.replace(run_dir=str(tmp_path / "a"))), progress=False)
+    b = cross_validate(tokens, labels, config.replace(run_dir=str(tmp_path / "b")),
+                       open_run(config.replace(run_dir=str(tmp_path / "b"))), progress=False)
+    assert np.allclose(a[0].outputs["genre"], b[0].outputs["genre"], atol=1e-6)
