@@ -7,6 +7,7 @@ gain a few hundredths of a second; a 4 s clip fills its first token and leaves t
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
         audio = audio.mean(axis=1)
     except Exception:  # not a format libsndfile reads: let librosa try its other decoders
         try:
-            audio, native_rate = librosa.load(str(path), sr=None, mono=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # librosa's "trying audioread" notices
+                audio, native_rate = librosa.load(str(path), sr=None, mono=True)
         except Exception as exc:
             raise AudioError(
                 f"Cannot decode {path}: {type(exc).__name__}: {exc}. "

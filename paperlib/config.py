@@ -15,6 +15,7 @@ from paperlib import paths
 
 DATASETS = ("synthetic", "gtzan")
 POOLINGS = ("attention", "mean")
+TOKEN_POOLINGS = ("average", "max")
 # Parameters that change how fast or where a run goes, never what it computes.
 RUNTIME_KEYS = frozenset({"profile", "workers", "run_dir", "verbose"})
 
@@ -44,6 +45,7 @@ class Config:
     attention_heads: int = 2
     attention_key_dim: int = 16
     pooling: str = "attention"
+    token_pooling: str = "average"  # how the token CNN pools its maps: "average" or "max"
     # training (section 3.1: 6-fold cross-validation)
     folds: int = 6
     epochs: int = 50
@@ -53,6 +55,7 @@ class Config:
     early_stopping_start: int = 30
     early_stopping_patience: int = 10
     augment: bool = False
+    attention_warmup: int = 10  # epochs with uniform attention before it learns (see training)
     # runtime only
     workers: int = 0
     run_dir: str | None = None
@@ -61,6 +64,8 @@ class Config:
     def __post_init__(self) -> None:
         _check(self.dataset in DATASETS, "dataset", self.dataset, f"one of {DATASETS}")
         _check(self.pooling in POOLINGS, "pooling", self.pooling, f"one of {POOLINGS}")
+        _check(self.token_pooling in TOKEN_POOLINGS, "token_pooling", self.token_pooling,
+               f"one of {TOKEN_POOLINGS}")
         _check(self.folds >= 2, "folds", self.folds, "at least 2")
         _check(self.clips_per_genre >= self.folds, "clips_per_genre", self.clips_per_genre,
                f"at least folds={self.folds}")

@@ -35,8 +35,9 @@ class Prepared:
     def labels(self) -> np.ndarray:
         return self.tracks["label"].to_numpy()
 
-    def tokens(self) -> np.ndarray:
-        return cut_tokens(self.images, self.run.config)
+    def tokens_of(self, clips: slice | np.ndarray) -> np.ndarray:
+        """Float tokens (clips, n_tokens, n_mels, token_frames) of some clips."""
+        return cut_tokens(self.images[clips], self.run.config)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,32 @@ class FoldResult:
     seconds: float
 
 
+def _uniform_attention_warmup(model, epochs: int):
+    """Hold the attention scores at zero (uniform weights, a mean) for the first `epochs` epochs.
+
+    Early in training the model learns the genre families from every token; a token that looks
+    unusual (such as a signature moment) then only disturbs the family features, and attention that
+    is free from the start learns to ignore it before the CNN has learned what it means. Starting
+    from uniform weights lets the CNN learn from every token first; then attention is let loose.
+    """
+    import keras
+
+    score = model.get_layer("score")
+
+    class Warmup(keras.callbacks.Callback):
+        epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch < epochs:
+                for weight in score.weights:
+                    weight.assign(keras.ops.zeros_like(weight))
+
+    return Warmup()
+
+
 def fold_dir(run: RunFolder, pooling: str, fold: int):
     return run.path / "cv" / pooling / f"fold_{fold}"
 
@@ -108,6 +134,8 @@ def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndar
     callbacks = [keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True,
         start_from_epoch=config.early_stopping_start)]
+    if config.pooling == "attention" and config.attention_warmup > 0:
+        callbacks.append(_uniform_attention_warmup(model, config.attention_warmup))
     if progress:
         callbacks.append(_epoch_bar(config.epochs, f"fold {fold + 1}/{config.folds}"))
     fitted = model.fit(batches(images[fit], labels[fit], config, seed=config.seed + fold,
@@ -142,22 +170,72 @@ def load_fold(run: RunFolder, pooling: str, fold: int) -> FoldResult | None:
                       done["accuracy"], done["seconds"])
 
 
+def _limit_threads(threads: int) -> None:
+    """Give this process's TensorFlow `threads` threads (a no-op once TensorFlow has started)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            pass
+
+
+def _train_fold_in_worker(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
+                          config: Config, threads: int) -> FoldResult:
+    from paperlib.session import configure_environment
+
+    configure_environment()
+    _limit_threads(threads)
+    return train_fold(fold, images, labels, folds, config, RunFolder(config.run_path(), config),
+                      progress=False)
+
+
+def _report(result: FoldResult, config: Config) -> None:
+    print(f"fold {result.fold + 1}/{config.folds}: accuracy {result.accuracy:.3f} after "
+          f"{len(result.history)} epochs in {result.seconds:.0f} s", flush=True)
+
+
 def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: RunFolder, *,
                    progress: bool = True) -> list[FoldResult]:
-    """Run (or resume) every fold on (clips, n_mels, n_frames) images; print one line per fold."""
+    """Run (or resume) every fold on (clips, n_mels, n_frames) images; print one line per fold.
+
+    With several cores, folds train side by side in separate processes (one TensorFlow thread
+    each), which on a small CPU is faster than one fold using every core.
+    """
+    from joblib import Parallel, delayed
+
+    from paperlib.parallel import worker_count
+
     folds = assign_folds(labels, folds=config.folds, seed=config.seed)
-    results = []
+    results: dict[int, FoldResult] = {}
     for fold in range(config.folds):
-        result = load_fold(run, config.pooling, fold)
-        if result is not None:
+        found = load_fold(run, config.pooling, fold)
+        if found is not None:
             print(f"fold {fold + 1}/{config.folds}: complete, reused "
-                  f"(accuracy {result.accuracy:.3f})", flush=True)
-        else:
-            result = train_fold(fold, images, labels, folds, config, run, progress=progress)
-            print(f"fold {fold + 1}/{config.folds}: accuracy {result.accuracy:.3f} after "
-                  f"{len(result.history)} epochs in {result.seconds:.0f} s", flush=True)
-        results.append(result)
-    return results
+                  f"(accuracy {found.accuracy:.3f})", flush=True)
+            results[fold] = found
+    todo = [fold for fold in range(config.folds) if fold not in results]
+    cores = worker_count(config.workers)
+    processes = min(cores, len(todo))
+    if processes <= 1:
+        for fold in todo:
+            results[fold] = train_fold(fold, images, labels, folds, config, run, progress=progress)
+            _report(results[fold], config)
+    else:
+        print(f"training folds {', '.join(str(f + 1) for f in todo)} in {processes} processes",
+              flush=True)
+        threads = max(1, cores // processes)
+        jobs = Parallel(n_jobs=processes, return_as="generator_unordered")(
+            delayed(_train_fold_in_worker)(fold, images, labels, folds, config, threads)
+            for fold in todo)
+        for result in jobs:
+            results[result.fold] = result
+            _report(result, config)
+    return [results[fold] for fold in range(config.folds)]
 
 
 def out_of_fold(results: list[FoldResult], n_clips: int) -> dict[str, np.ndarray]:

@@ -20,8 +20,8 @@ def test_tokens_are_about_four_seconds_with_about_one_second_overlap():
 
 
 def test_geometry_is_configuration():
-    config = make_config(n_tokens=5, token_frames=60)
-    assert len(token_starts(config)) == 5 and token_starts(config)[-1] == config.n_frames - 60
+    config = make_config(n_tokens=5, token_frames=40)
+    assert len(token_starts(config)) == 5 and token_starts(config)[-1] == config.n_frames - 40
 
 
 def test_covering_tokens_hold_the_midpoint():

@@ -3,6 +3,7 @@ import pytest
 
 from paperlib.artifacts import open_run
 from paperlib.config import make_config
+from paperlib.features import token_starts
 from paperlib.training import DONE, assign_folds, cross_validate, fold_dir, inner_split, out_of_fold
 
 
@@ -30,20 +31,22 @@ def test_inner_split_is_stratified_and_disjoint():
 
 @pytest.fixture
 def tiny():
-    """A learnable toy problem: the class is the token where a bright square sits."""
+    """A toy problem on 4 s 'clips' of 45 frames: the class is the token where a bright square sits."""
+    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, clip_seconds=4.0,
+                         folds=2, clips_per_genre=8, epochs=3, early_stopping_start=0, batch_size=8)
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(3), 8)
-    tokens = rng.random((24, 4, 24, 9), dtype=np.float32) * 0.2
-    tokens[np.arange(24), labels, 8:16, 2:7] = 1.0
-    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, folds=2,
-                         clips_per_genre=8, epochs=3, early_stopping_start=0, batch_size=8)
-    return tokens, labels, config
+    images = rng.integers(0, 50, (24, 24, config.n_frames), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        start = token_starts(config)[label]
+        images[i, 8:16, start + 2:start + 7] = 255
+    return images, labels, config
 
 
 def test_cross_validation_saves_and_resumes(tiny, capsys):
-    tokens, labels, config = tiny
+    images, labels, config = tiny
     run = open_run(config)
-    results = cross_validate(tokens, labels, config, run, progress=False)
+    results = cross_validate(images, labels, config, run, progress=False)
     oof = out_of_fold(results, len(labels))
     assert oof["genre"].shape == (24, 3) and set(oof["fold"]) == {0, 1}
     assert np.allclose(oof["attention"].sum(1), 1, atol=1e-5)
@@ -54,7 +57,7 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
     # a complete fold is reused; a fold without its done marker is trained again
     (fold_dir(run, "attention", 1) / DONE).unlink()
     capsys.readouterr()
-    again = cross_validate(tokens, labels, config, run, progress=False)
+    again = cross_validate(images, labels, config, run, progress=False)
     printed = capsys.readouterr().out
     assert "fold 1/2: complete, reused" in printed and "fold 2/2: accuracy" in printed
     assert np.array_equal(again[0].outputs["genre"], results[0].outputs["genre"])
@@ -62,9 +65,9 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
 
 
 def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
-    tokens, labels, config = tiny
-    a = cross_validate(tokens, labels, config.replace(run_dir=str(tmp_path / "a")),
+    images, labels, config = tiny
+    a = cross_validate(images, labels, config.replace(run_dir=str(tmp_path / "a")),
                        open_run(config.replace(run_dir=str(tmp_path / "a"))), progress=False)
-    b = cross_validate(tokens, labels, config.replace(run_dir=str(tmp_path / "b")),
+    b = cross_validate(images, labels, config.replace(run_dir=str(tmp_path / "b")),
                        open_run(config.replace(run_dir=str(tmp_path / "b"))), progress=False)
     assert np.allclose(a[0].outputs["genre"], b[0].outputs["genre"], atol=1e-6)

@@ -22,7 +22,7 @@ from paperlib.parallel import parallel_map
 
 SYNTHESIS_VERSION = 1  # bump when the sound changes: it names the dataset folder
 GROUND_TRUTH = "ground_truth.csv"
-MOTIF_DB = (2.0, 6.0)  # the signature moment's level above the mix around it
+MOTIF_DB = (6.0, 10.0)  # the signature moment's level above the mix around it
 LEAD_GAIN = 0.25  # the wandering lead (same timbre as the motif) stays below it
 
 SCALES = {

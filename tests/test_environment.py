@@ -1,0 +1,22 @@
+"""environment.yml (for conda and Binder) must pin exactly what pyproject.toml pins."""
+
+import tomllib
+
+import yaml
+
+from paperlib import paths
+
+
+def _pins(requirements):
+    return {r.split("==")[0].lower(): r.split("==")[1] for r in requirements if "==" in r}
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((paths.project_root() / "pyproject.toml").read_text())["project"]
+    wanted = _pins(project["dependencies"])
+    for extra in ("cpu", "dev"):
+        wanted |= _pins(project["optional-dependencies"][extra])
+    env = yaml.safe_load((paths.project_root() / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert _pins(pip) == wanted
+    assert "python=3.11" in env["dependencies"]
