@@ -28,11 +28,26 @@ def excerpt(audio: np.ndarray, sample_rate: int, start_s: float, end_s: float, *
     return audio[a:b]
 
 
-def player(audio: np.ndarray, sample_rate: int, *, rate: int = PLAYER_RATE):
-    """An IPython audio player, resampled to `rate` to keep the page small."""
+def mp3_bytes(audio: np.ndarray, sample_rate: int, *, rate: int = PLAYER_RATE) -> bytes:
+    """The audio as a small MP3 (resampled to `rate`, peak-normalised)."""
+    import io
+
     import librosa
-    from IPython.display import Audio
+    import soundfile as sf
 
     if sample_rate != rate:
         audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=rate)
-    return Audio(audio, rate=rate, normalize=True)
+    peak = float(np.abs(audio).max())
+    buffer = io.BytesIO()
+    sf.write(buffer, (audio / peak * 0.9) if peak > 0 else audio, rate, format="MP3",
+             subtype="MPEG_LAYER_III")
+    return buffer.getvalue()
+
+
+def player(audio: np.ndarray, sample_rate: int, *, rate: int = PLAYER_RATE):
+    """An IPython audio player holding an MP3, so notebooks and the book stay light."""
+    from IPython.display import Audio
+
+    widget = Audio(data=mp3_bytes(audio, sample_rate, rate=rate))
+    widget.mimetype = "audio/mpeg"
+    return widget

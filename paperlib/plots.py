@@ -47,8 +47,10 @@ def spectrogram_with_tokens(image: np.ndarray, config: Config, *, title: str = "
         ax.axvspan(*moment, ymin=0, ymax=1, fill=False, edgecolor="red", lw=2,
                    label="planted signature moment")
         ax.legend(loc="lower right", fontsize=8)
-    ax.set(xlabel="time (s)", ylabel="mel band", title=title or f"log-mel (0 = -{TOP_DB:g} dB)")
+    ax.set(xlabel="time (s)", ylabel="mel band")
+    ax.set_title(title or f"log-mel (0 = -{TOP_DB:g} dB)", pad=30)
     ax.set_ylim(0, image.shape[0])
+    ax.grid(False)
     fig.tight_layout()
     return fig
 

@@ -32,7 +32,8 @@ def test_extraction_then_cache_hit(gtzan_like):
 
 
 def test_bad_clips_are_skipped_with_a_warning_naming_them(gtzan_like):
-    (gtzan_like / "rock" / "rock.00001.au").write_bytes(b"not audio at all" * 100)
+    (gtzan_like / "rock" / "rock.00001.au").unlink()
+    (gtzan_like / "rock" / "rock.00001.wav").write_bytes(b"RIFF\x00\x00WAVEfmt broken" * 100)
     write_tone(gtzan_like / "rock" / "rock.00002.au", seconds=2.0)
     config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
     with warnings.catch_warnings(record=True) as caught:
