@@ -26,7 +26,7 @@ def main() -> None:
     configure_environment()
     import keras
 
-    from paperlib.augment import batches
+    from paperlib.batches import token_batches
     from paperlib.config import make_config
     from paperlib.model import build_model, compile_model, explain
 
@@ -37,9 +37,9 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     model = build_model(config, n_classes=10)
     compile_model(model, config)
-    model.fit(batches(images[:32], labels[:32], config, seed=0), epochs=1, verbose=0)  # compile
+    model.fit(token_batches(images[:32], labels[:32], config, seed=0), epochs=1, verbose=0)  # compile
     start = time.perf_counter()
-    model.fit(batches(images, labels, config, seed=0), epochs=args.epochs, verbose=0)
+    model.fit(token_batches(images, labels, config, seed=0), epochs=args.epochs, verbose=0)
     train_rate = args.clips * args.epochs / (time.perf_counter() - start)
     from paperlib.features import cut_tokens
 

@@ -54,7 +54,6 @@ class Config:
     validation_fraction: float = 0.12
     early_stopping_start: int = 30
     early_stopping_patience: int = 10
-    augment: bool = False
     attention_warmup: int = 10  # epochs with uniform attention before it learns (see training)
     # runtime only
     workers: int = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -118,7 +119,7 @@ def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndar
     """Train one fold from scratch and store its model, history and held-out outputs."""
     import keras
 
-    from paperlib.augment import batches
+    from paperlib.batches import token_batches
 
     start = time.perf_counter()
     folder = fold_dir(run, config.pooling, fold)
@@ -138,8 +139,7 @@ def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndar
         callbacks.append(_uniform_attention_warmup(model, config.attention_warmup))
     if progress:
         callbacks.append(_epoch_bar(config.epochs, f"fold {fold + 1}/{config.folds}"))
-    fitted = model.fit(batches(images[fit], labels[fit], config, seed=config.seed + fold,
-                               augment=config.augment),
+    fitted = model.fit(token_batches(images[fit], labels[fit], config, seed=config.seed + fold),
                        validation_data=(cut_tokens(images[val], config), labels[val]),
                        epochs=config.epochs, callbacks=callbacks, verbose=0)
     history = pd.DataFrame(fitted.history)
@@ -185,12 +185,12 @@ def _limit_threads(threads: int) -> None:
 
 
 def _train_fold_in_worker(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
-                          config: Config, threads: int) -> FoldResult:
+                          config: Config, run_path: Path, threads: int) -> FoldResult:
     from paperlib.session import configure_environment
 
     configure_environment()
     _limit_threads(threads)
-    return train_fold(fold, images, labels, folds, config, RunFolder(config.run_path(), config),
+    return train_fold(fold, images, labels, folds, config, RunFolder(run_path, config),
                       progress=False)
 
 
@@ -230,7 +230,7 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
               flush=True)
         threads = max(1, cores // processes)
         jobs = Parallel(n_jobs=processes, return_as="generator_unordered")(
-            delayed(_train_fold_in_worker)(fold, images, labels, folds, config, threads)
+            delayed(_train_fold_in_worker)(fold, images, labels, folds, config, run.path, threads)
             for fold in todo)
         for result in jobs:
             results[result.fold] = result

@@ -1,0 +1,51 @@
+"""Baselines, claims, batches and the parallel map."""
+
+import numpy as np
+
+from paperlib.baselines import mfcc_logistic_oof
+from paperlib.batches import token_batches
+from paperlib.claims import Claim, claims_record, claims_table
+from paperlib.config import make_config
+from paperlib.parallel import parallel_map
+
+
+def test_logistic_baseline_learns_separable_statistics_out_of_fold():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    stats = rng.normal(size=(60, 40)) + 3 * np.eye(3)[labels] @ rng.normal(size=(3, 40))
+    folds = np.tile(np.arange(4), 15)
+    probs = mfcc_logistic_oof(stats, labels, folds)
+    assert probs.shape == (60, 3) and np.allclose(probs.sum(1), 1)
+    assert (probs.argmax(1) == labels).mean() > 0.9
+    noise = mfcc_logistic_oof(rng.normal(size=(60, 40)), labels, folds)
+    assert (noise.argmax(1) == labels).mean() < 0.6
+
+
+def test_claim_verdicts():
+    claims = [Claim("3.1", "a", "x", "y", True), Claim("3.1", "b", "x", "y", False),
+              Claim("3.1", "c", "x", "y", None)]
+    assert claims_table(claims)["verdict"].tolist() == ["holds", "does not hold", "not testable here"]
+    assert claims_record(claims)[1]["verdict"] == "does not hold"
+
+
+def test_token_batches_cover_every_clip_once_per_epoch():
+    config = make_config(batch_size=4)
+    images = np.zeros((10, 217, 335), np.uint8)
+    images[:, 0, 0] = np.arange(10)
+    batches = token_batches(images, np.arange(10), config, seed=0)
+    seen = []
+    for i in range(len(batches)):
+        tokens, labels = batches[i]
+        assert tokens.shape[1:] == (10, 217, 45)
+        assert np.allclose(tokens[:, 0, 0, 0] * 255, labels)  # tokens stay with their labels
+        seen += labels.tolist()
+    assert len(batches) == 3 and sorted(seen) == list(range(10))
+
+
+def _square(x):
+    return x * x
+
+
+def test_parallel_map_keeps_order():
+    assert list(parallel_map(_square, range(7), workers=2, progress=False)) == [x * x for x in range(7)]
+    assert list(parallel_map(_square, [3], workers=2, progress=False)) == [9]
