@@ -55,6 +55,14 @@ class Config:
     early_stopping_start: int = 30
     early_stopping_patience: int = 10
     attention_warmup: int = 10  # epochs with uniform attention before it learns (see training)
+    ablation: bool = False  # also train the same CNN with mean pooling on the same folds
+    # analyses (section 3)
+    equation_threshold: float = 0.5  # largest scale-free error of a listed genre equation
+    equation_space: str = "full"  # "full" signature space or "pca"
+    equation_pca_components: int = 3
+    null_draws: int = 200  # random-embedding draws of the equations' null model
+    examples_per_genre: int = 5  # clips per genre shown with their attention (3.4)
+    recommendations: int = 5  # nearest pieces per query (3.5)
     # runtime only
     workers: int = 0
     run_dir: str | None = None
@@ -65,6 +73,8 @@ class Config:
         _check(self.pooling in POOLINGS, "pooling", self.pooling, f"one of {POOLINGS}")
         _check(self.token_pooling in TOKEN_POOLINGS, "token_pooling", self.token_pooling,
                f"one of {TOKEN_POOLINGS}")
+        _check(self.equation_space in ("full", "pca"), "equation_space", self.equation_space,
+               "'full' or 'pca'")
         _check(self.folds >= 2, "folds", self.folds, "at least 2")
         _check(self.clips_per_genre >= self.folds, "clips_per_genre", self.clips_per_genre,
                f"at least folds={self.folds}")

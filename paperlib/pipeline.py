@@ -75,7 +75,18 @@ def load_prepared(config: Config) -> Prepared:
 
 
 def oof_name(pooling: str) -> str:
+    """Out-of-fold outputs: each clip predicted by the fold model that did not see it."""
     return f"oof_{pooling}.npz"
+
+
+def final_name(pooling: str) -> str:
+    """The final (all-clip) model's outputs for every clip: one embedding space for 05, 06, 08."""
+    return f"final_{pooling}.npz"
+
+
+def fold_signatures_name(pooling: str) -> str:
+    """Every clip's signature under each fold model, (folds, clips, dim), for honest retrieval."""
+    return f"fold_signatures_{pooling}.npz"
 
 
 @dataclass(frozen=True)
@@ -83,22 +94,30 @@ class CrossValidation:
     oof: dict[str, np.ndarray]  # OUTPUTS, "fold" and "label", one row per clip
     folds: pd.DataFrame  # one row per fold
     histories: list[pd.DataFrame]
+    final: dict[str, np.ndarray] | None  # the all-clip model's OUTPUTS for every clip (in-sample)
 
     @property
     def accuracy(self) -> float:
         return float(np.mean(self.oof["genre"].argmax(1) == self.oof["label"]))
 
 
-def run_cross_validation(prepared: Prepared, config: Config, *,
-                         progress: bool = True) -> CrossValidation:
-    """Step 03: train (or resume) every fold; save out-of-fold outputs and a per-fold table."""
+def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool = True,
+                         final: bool = True) -> CrossValidation:
+    """Step 03: train (or resume) every fold and, if `final`, the all-clip model; save outputs."""
     from paperlib.training import cross_validate, out_of_fold
 
-    results = cross_validate(prepared.images, prepared.labels, config, prepared.run,
-                             progress=progress)
+    cv = cross_validate(prepared.images, prepared.labels, config, prepared.run, progress=progress,
+                        final=final)
+    results = cv.folds
     oof = out_of_fold(results, len(prepared.tracks))
     oof["label"] = prepared.labels
     prepared.run.save_arrays(oof_name(config.pooling), **oof)
+    if cv.final is not None:
+        prepared.run.save_arrays(final_name(config.pooling), label=prepared.labels,
+                                 **cv.final.outputs)
+    prepared.run.save_arrays(fold_signatures_name(config.pooling),
+                             signatures=np.stack([r.all_signatures for r in results]),
+                             fold=oof["fold"])
     table = pd.DataFrame({
         "fold": [r.fold + 1 for r in results],
         "accuracy": [r.accuracy for r in results],
@@ -108,8 +127,17 @@ def run_cross_validation(prepared: Prepared, config: Config, *,
         "seconds": [r.seconds for r in results],
     })
     prepared.run.save_table(f"folds_{config.pooling}.csv", table)
-    return CrossValidation(oof, table, [r.history for r in results])
+    return CrossValidation(oof, table, [r.history for r in results],
+                           cv.final.outputs if cv.final is not None else None)
 
 
 def load_oof(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
     return run.load_arrays(oof_name(pooling), "03_cv_training")
+
+
+def load_final(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
+    return run.load_arrays(final_name(pooling), "03_cv_training")
+
+
+def load_fold_signatures(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
+    return run.load_arrays(fold_signatures_name(pooling), "03_cv_training")

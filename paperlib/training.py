@@ -22,6 +22,7 @@ from paperlib.features import cut_tokens
 from paperlib.model import OUTPUTS, build_model, compile_model, explain, save_model
 
 DONE = "done.json"
+FINAL = -1  # the "fold" of the model trained on every clip (for embeddings and `paperlib similar`)
 
 
 def assign_folds(labels: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
@@ -56,12 +57,19 @@ def inner_split(train_index: np.ndarray, labels: np.ndarray, *, fraction: float,
 
 @dataclass(frozen=True)
 class FoldResult:
-    fold: int
-    held_out: np.ndarray  # clip indices
+    fold: int  # FINAL for the model trained on every clip
+    held_out: np.ndarray  # clip indices (every clip for FINAL)
     outputs: dict[str, np.ndarray]  # OUTPUTS for the held-out clips
+    all_signatures: np.ndarray  # this model's signature of every clip, (clips, dim)
     history: pd.DataFrame
-    accuracy: float
+    accuracy: float  # on the held-out clips (in-sample for FINAL)
     seconds: float
+
+
+@dataclass(frozen=True)
+class CVResults:
+    folds: list[FoldResult]
+    final: FoldResult | None
 
 
 def _uniform_attention_warmup(model, epochs: int):
@@ -91,7 +99,11 @@ def _uniform_attention_warmup(model, epochs: int):
 
 
 def fold_dir(run: RunFolder, pooling: str, fold: int):
-    return run.path / "cv" / pooling / f"fold_{fold}"
+    return run.path / "cv" / pooling / ("final" if fold == FINAL else f"fold_{fold}")
+
+
+def _fold_name(fold: int, config: Config) -> str:
+    return "final model" if fold == FINAL else f"fold {fold + 1}/{config.folds}"
 
 
 def _epoch_bar(total: int, desc: str):
@@ -116,7 +128,7 @@ def _epoch_bar(total: int, desc: str):
 
 def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
                config: Config, run: RunFolder, *, progress: bool = True) -> FoldResult:
-    """Train one fold from scratch and store its model, history and held-out outputs."""
+    """Train one fold (or FINAL, on every clip) from scratch; store model, history and outputs."""
     import keras
 
     from paperlib.batches import token_batches
@@ -126,8 +138,10 @@ def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndar
     if folder.exists():
         shutil.rmtree(folder)  # whatever is here is an interrupted attempt
     folder.mkdir(parents=True)
-    held_out = np.flatnonzero(folds == fold)
-    fit, val = inner_split(np.flatnonzero(folds != fold), labels,
+    everything = np.arange(len(labels))
+    held_out = everything if fold == FINAL else np.flatnonzero(folds == fold)
+    pool = everything if fold == FINAL else np.flatnonzero(folds != fold)
+    fit, val = inner_split(pool, labels,
                            fraction=config.validation_fraction, seed=config.seed + fold)
     keras.utils.set_random_seed(config.seed + fold)
     model = build_model(config, n_classes=int(labels.max()) + 1)
@@ -138,23 +152,24 @@ def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndar
     if config.pooling == "attention" and config.attention_warmup > 0:
         callbacks.append(_uniform_attention_warmup(model, config.attention_warmup))
     if progress:
-        callbacks.append(_epoch_bar(config.epochs, f"fold {fold + 1}/{config.folds}"))
+        callbacks.append(_epoch_bar(config.epochs, _fold_name(fold, config)))
     fitted = model.fit(token_batches(images[fit], labels[fit], config, seed=config.seed + fold),
                        validation_data=(cut_tokens(images[val], config), labels[val]),
                        epochs=config.epochs, callbacks=callbacks, verbose=0)
     history = pd.DataFrame(fitted.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    outputs = explain(model, cut_tokens(images[held_out], config))
+    every = explain(model, cut_tokens(images, config))
+    outputs = {name: values[held_out] for name, values in every.items()}
     accuracy = float(np.mean(outputs["genre"].argmax(1) == labels[held_out]))
     seconds = time.perf_counter() - start
 
     save_model(model, folder / "model.keras")
     history.to_csv(folder / "history.csv", index=False)
-    np.savez(folder / "outputs.npz", held_out=held_out, **outputs)
+    np.savez(folder / "outputs.npz", held_out=held_out, all_signatures=every["signature"], **outputs)
     run.save_json(str((folder / DONE).relative_to(run.path)), {
         "fold": fold, "accuracy": accuracy, "seconds": seconds, "epochs_run": len(history),
         "fit_clips": len(fit), "validation_clips": len(val), "held_out_clips": len(held_out)})
-    return FoldResult(fold, held_out, outputs, history, accuracy, seconds)
+    return FoldResult(fold, held_out, outputs, every["signature"], history, accuracy, seconds)
 
 
 def load_fold(run: RunFolder, pooling: str, fold: int) -> FoldResult | None:
@@ -166,7 +181,8 @@ def load_fold(run: RunFolder, pooling: str, fold: int) -> FoldResult | None:
     with np.load(folder / "outputs.npz") as data:
         held_out = data["held_out"]
         outputs = {name: data[name] for name in OUTPUTS}
-    return FoldResult(fold, held_out, outputs, pd.read_csv(folder / "history.csv"),
+        all_signatures = data["all_signatures"]
+    return FoldResult(fold, held_out, outputs, all_signatures, pd.read_csv(folder / "history.csv"),
                       done["accuracy"], done["seconds"])
 
 
@@ -195,16 +211,17 @@ def _train_fold_in_worker(fold: int, images: np.ndarray, labels: np.ndarray, fol
 
 
 def _report(result: FoldResult, config: Config) -> None:
-    print(f"fold {result.fold + 1}/{config.folds}: accuracy {result.accuracy:.3f} after "
+    what = "in-sample accuracy" if result.fold == FINAL else "accuracy"
+    print(f"{_fold_name(result.fold, config)}: {what} {result.accuracy:.3f} after "
           f"{len(result.history)} epochs in {result.seconds:.0f} s", flush=True)
 
 
 def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: RunFolder, *,
-                   progress: bool = True) -> list[FoldResult]:
-    """Run (or resume) every fold on (clips, n_mels, n_frames) images; print one line per fold.
+                   progress: bool = True, final: bool = True) -> CVResults:
+    """Run (or resume) every fold, then the final model, on (clips, n_mels, n_frames) images.
 
-    With several cores, folds train side by side in separate processes (one TensorFlow thread
-    each), which on a small CPU is faster than one fold using every core.
+    Prints one line per fold. `final=False` skips the all-clip model (CVResults.final is None). With several cores, folds train side by side in separate processes
+    (one TensorFlow thread each), which on a small CPU is faster than one fold using every core.
     """
     from joblib import Parallel, delayed
 
@@ -212,13 +229,14 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
 
     folds = assign_folds(labels, folds=config.folds, seed=config.seed)
     results: dict[int, FoldResult] = {}
-    for fold in range(config.folds):
+    wanted = [*range(config.folds), *([FINAL] if final else [])]
+    for fold in wanted:
         found = load_fold(run, config.pooling, fold)
         if found is not None:
-            print(f"fold {fold + 1}/{config.folds}: complete, reused "
+            print(f"{_fold_name(fold, config)}: complete, reused "
                   f"(accuracy {found.accuracy:.3f})", flush=True)
             results[fold] = found
-    todo = [fold for fold in range(config.folds) if fold not in results]
+    todo = [fold for fold in wanted if fold not in results]
     cores = worker_count(config.workers)
     processes = min(cores, len(todo))
     if processes <= 1:
@@ -226,8 +244,8 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
             results[fold] = train_fold(fold, images, labels, folds, config, run, progress=progress)
             _report(results[fold], config)
     else:
-        print(f"training folds {', '.join(str(f + 1) for f in todo)} in {processes} processes",
-              flush=True)
+        names = ", ".join(_fold_name(f, config) for f in todo)
+        print(f"training {names} in {processes} processes", flush=True)
         threads = max(1, cores // processes)
         jobs = Parallel(n_jobs=processes, return_as="generator_unordered")(
             delayed(_train_fold_in_worker)(fold, images, labels, folds, config, run.path, threads)
@@ -235,7 +253,7 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
         for result in jobs:
             results[result.fold] = result
             _report(result, config)
-    return [results[fold] for fold in range(config.folds)]
+    return CVResults([results[fold] for fold in range(config.folds)], results.get(FINAL))
 
 
 def out_of_fold(results: list[FoldResult], n_clips: int) -> dict[str, np.ndarray]:

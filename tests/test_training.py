@@ -4,7 +4,7 @@ import pytest
 from paperlib.artifacts import open_run
 from paperlib.config import make_config
 from paperlib.features import token_starts
-from paperlib.training import DONE, assign_folds, cross_validate, fold_dir, inner_split, out_of_fold
+from paperlib.training import DONE, FINAL, assign_folds, cross_validate, fold_dir, inner_split, out_of_fold
 
 
 def test_folds_are_stratified_and_deterministic():
@@ -46,13 +46,16 @@ def tiny():
 def test_cross_validation_saves_and_resumes(tiny, capsys):
     images, labels, config = tiny
     run = open_run(config)
-    results = cross_validate(images, labels, config, run, progress=False)
+    cv = cross_validate(images, labels, config, run, progress=False)
+    results = cv.folds
     oof = out_of_fold(results, len(labels))
     assert oof["genre"].shape == (24, 3) and set(oof["fold"]) == {0, 1}
     assert np.allclose(oof["attention"].sum(1), 1, atol=1e-5)
-    for k in range(2):
+    for k in (0, 1, FINAL):
         assert {p.name for p in fold_dir(run, "attention", k).iterdir()} == {
             "model.keras", "history.csv", "outputs.npz", DONE}
+    assert len(cv.final.held_out) == 24 and cv.final.all_signatures.shape == (24, 32)
+    assert results[0].all_signatures.shape == (24, 32)
 
     # a complete fold is reused; a fold without its done marker is trained again
     (fold_dir(run, "attention", 1) / DONE).unlink()
@@ -60,7 +63,8 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
     again = cross_validate(images, labels, config, run, progress=False)
     printed = capsys.readouterr().out
     assert "fold 1/2: complete, reused" in printed and "fold 2/2: accuracy" in printed
-    assert np.array_equal(again[0].outputs["genre"], results[0].outputs["genre"])
+    assert "final model: complete, reused" in printed
+    assert np.array_equal(again.folds[0].outputs["genre"], results[0].outputs["genre"])
     assert (fold_dir(run, "attention", 1) / DONE).is_file()
 
 
@@ -70,4 +74,4 @@ def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
                        open_run(config.replace(run_dir=str(tmp_path / "a"))), progress=False)
     b = cross_validate(images, labels, config.replace(run_dir=str(tmp_path / "b")),
                        open_run(config.replace(run_dir=str(tmp_path / "b"))), progress=False)
-    assert np.allclose(a[0].outputs["genre"], b[0].outputs["genre"], atol=1e-6)
+    assert np.allclose(a.folds[0].outputs["genre"], b.folds[0].outputs["genre"], atol=1e-6)
