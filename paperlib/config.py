@@ -111,7 +111,12 @@ class Config:
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def run_path(self) -> Path:
-        return Path(self.run_dir) if self.run_dir else paths.runs_dir() / self.profile
+        """The run folder: `run_dir` (relative paths are taken from the project root) or runs/<profile>."""
+        return paths.resolve(self.run_dir) if self.run_dir else paths.runs_dir() / self.profile
+
+    def data_path(self) -> Path | None:
+        """`data_dir` with ~ expanded, relative paths taken from the project root."""
+        return paths.resolve(self.data_dir) if self.data_dir else None
 
     def replace(self, **changes: Any) -> "Config":
         return make_config(**{**self.to_dict(), **changes})

@@ -37,3 +37,10 @@ def data_dir() -> Path:
 def runs_dir() -> Path:
     """Run folders, one per profile; `GENRE_SIGNATURES_RUNS` overrides it."""
     return Path(os.environ.get("GENRE_SIGNATURES_RUNS", PROJECT_ROOT / "runs"))
+
+
+def resolve(path: str | Path) -> Path:
+    """A user-given path: ~ expanded; a relative path is taken from the project root, so notebooks
+    (run with another working directory) and the command line agree."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path

@@ -47,3 +47,13 @@ def test_key_ignores_runtime_parameters_only():
 def test_overrides_from_strings_and_none():
     config = load_profile("smoke", epochs="3", seed=None)
     assert config.epochs == 3 and config.seed == Config().seed
+
+
+def test_relative_paths_are_taken_from_the_project_root(monkeypatch, tmp_path):
+    from paperlib import paths
+
+    monkeypatch.chdir(tmp_path)
+    config = make_config(run_dir="runs/x", dataset="gtzan", data_dir="data/g")
+    assert config.run_path() == paths.project_root() / "runs" / "x"
+    assert config.data_path() == paths.project_root() / "data" / "g"
+    assert make_config(run_dir="/abs/r").run_path().as_posix() == "/abs/r"

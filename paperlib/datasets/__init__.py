@@ -58,5 +58,5 @@ def load_dataset(config: Config, *, progress: bool = True) -> Dataset:
             for a, b in zip(tracks["motif_start_s"], tracks["motif_end_s"])
         ]
     else:
-        genre_root, tracks = scan_tracks(config.data_dir)
+        genre_root, tracks = scan_tracks(config.data_path())
     return Dataset(genre_root, tracks.reset_index(drop=True), fingerprint(genre_root, tracks))
