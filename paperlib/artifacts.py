@@ -203,3 +203,28 @@ def open_run(config: Config, *, create: bool = True) -> RunFolder:
     path.mkdir(parents=True, exist_ok=True)
     run._write_manifest({})
     return run
+
+
+def open_existing_run(path: str | Path) -> RunFolder:
+    """An existing run folder, its Config rebuilt from the manifest (for `paperlib similar`)."""
+    from paperlib.config import make_config
+
+    path = paths.resolve(path)
+    if not path.is_dir():
+        raise RunFolderError(
+            f"No run folder at {path}: give the folder of a run made by the notebooks "
+            "(for example runs/default), or run `paperlib reproduce` first.")
+    if not (path / MANIFEST).is_file():
+        raise RunFolderError(
+            f"{path} has no {MANIFEST}, so it is not a run folder: give the folder of a run made "
+            "by the notebooks (run notebook 01_data first to create one).")
+    manifest = json.loads((path / MANIFEST).read_text())
+    if not isinstance(manifest.get("config"), dict):
+        raise RunFolderError(f"{path / MANIFEST} records no configuration: run notebook 01_data again.")
+    try:
+        config = make_config(**manifest["config"], profile=manifest.get("profile", "default"),
+                             run_dir=str(path))
+    except (TypeError, ValueError) as exc:
+        raise RunFolderError(f"{path / MANIFEST} holds parameters this version cannot use ({exc}); "
+                             "make the run again with this version.") from None
+    return RunFolder(path, config)

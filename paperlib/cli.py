@@ -1,4 +1,5 @@
-"""The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile."""
+"""The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
+`paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _similar(args: argparse.Namespace) -> int:
+    from paperlib.session import configure_environment
+
+    configure_environment()
+    from paperlib.similar import similar_to_file
+
+    print(similar_to_file(args.file, args.run, k=args.k).report())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override one parameter (repeatable)")
     rep.add_argument("--notebooks", help="comma-separated notebook names to run (default: all)")
     rep.set_defaults(func=_reproduce)
+    sim = sub.add_parser(
+        "similar", help="the pieces of a run nearest to an audio file, by the final model's signature",
+        description="Read FILE (any format librosa reads, at least 4 s; a longer file keeps its "
+                    "centred 30 s, a shorter one is padded with silence), and print the run's "
+                    "nearest pieces, the predicted genre and the highest-attention moment.")
+    sim.add_argument("file", metavar="FILE", help="an audio file")
+    sim.add_argument("--run", required=True, metavar="RUN_DIR",
+                     help="a run folder with a trained final model (notebook 03_cv_training)")
+    sim.add_argument("--k", type=int, default=5, help="how many pieces to list (default 5)")
+    sim.set_defaults(func=_similar)
     return parser
 
 

@@ -1,0 +1,155 @@
+"""`paperlib similar` on a tiny run folder built here (an untrained final model and 20 pieces)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from paperlib.artifacts import RunFolderError, open_existing_run, open_run
+from paperlib.cli import main
+from paperlib.config import make_config
+from paperlib.datasets import GENRES
+from paperlib.similar import similar_to_file
+from tests.conftest import write_tone
+
+CLIPS = 20
+
+
+def tiny_config(run_dir):
+    return make_config(profile="tiny", conv_filters=(2, 2, 2), embedding_dim=4, attention_heads=1,
+                       attention_key_dim=2, clips_per_genre=6, folds=2, run_dir=str(run_dir))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run folder with what `similar` reads: manifest, tracks.csv, final model and signatures."""
+    from paperlib.model import build_model, save_model
+    from paperlib.pipeline import TRACKS, final_name
+    from paperlib.session import configure_environment
+    from paperlib.training import FINAL, fold_dir
+
+    configure_environment()
+    path = tmp_path_factory.mktemp("similar") / "run"
+    config = tiny_config(path)
+    run = open_run(config)
+    labels = np.arange(CLIPS) % len(GENRES)
+    run.save_table(TRACKS, pd.DataFrame({
+        "track_id": [f"t{i:02d}" for i in range(CLIPS)], "genre": [GENRES[g] for g in labels],
+        "label": labels, "path": [f"{GENRES[g]}/t{i:02d}.wav" for i, g in enumerate(labels)]}))
+    folder = fold_dir(run, "attention", FINAL)
+    folder.mkdir(parents=True)
+    save_model(build_model(config, n_classes=len(GENRES)), folder / "model.keras")
+    rng = np.random.default_rng(0)
+    run.save_arrays(final_name("attention"), label=labels,
+                    genre=np.full((CLIPS, len(GENRES)), 0.1, np.float32),
+                    attention=np.full((CLIPS, config.n_tokens), 0.1, np.float32),
+                    signature=rng.random((CLIPS, config.embedding_dim)).astype(np.float32),
+                    token_embeddings=rng.random((CLIPS, config.n_tokens, config.embedding_dim)))
+    return path
+
+
+def test_open_existing_run_rebuilds_the_config(run_dir, tmp_path):
+    run = open_existing_run(run_dir)
+    assert run.config.key() == tiny_config(run_dir).key() and run.config.profile == "tiny"
+    with pytest.raises(RunFolderError, match="No run folder"):
+        open_existing_run(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunFolderError, match="no manifest.json"):
+        open_existing_run(tmp_path / "empty")
+
+
+def test_a_long_stereo_44k_file_gives_neighbours_genre_and_a_moment(run_dir, tmp_path):
+    path = write_tone(tmp_path / "long.wav", seconds=45, sample_rate=44100, channels=2)
+    result = similar_to_file(path, run_dir, k=3)
+    assert result.neighbours["rank"].tolist() == [1, 2, 3]
+    assert result.neighbours["track_id"].str.fullmatch(r"t\d\d").all()
+    assert (np.diff(result.neighbours["distance"]) >= 0).all()
+    assert result.predicted_genre in GENRES and 0 < result.probability <= 1
+    assert result.file_seconds == pytest.approx(45, abs=0.01)
+    assert result.offset_s == pytest.approx(7.5, abs=0.01)  # the centred 30 s of 45 s
+    start, end = result.moment
+    assert 0 <= start < end <= 45 and start >= result.offset_s
+    assert end - start == pytest.approx(4, abs=0.1)
+
+
+def test_a_short_file_is_padded_and_its_moment_stays_inside_it(run_dir, tmp_path):
+    path = write_tone(tmp_path / "short.flac", seconds=6, sample_rate=16000)
+    result = similar_to_file(path, run_dir)
+    assert result.offset_s == 0 and len(result.neighbours) == 5
+    assert 0 <= result.moment[0] <= result.moment[1] <= 6 + 1e-6
+    assert "padded with silence" in result.report()
+
+
+def test_the_command_prints_a_table(run_dir, tmp_path, capsys):
+    path = write_tone(tmp_path / "clip.wav", seconds=30)
+    assert main(["similar", str(path), "--run", str(run_dir), "--k", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "predicted genre:" in out and "highest-attention moment:" in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["1"], ["2"], ["3"], ["4"])]
+    assert [r[0] for r in rows] == ["1", "2", "3", "4"] and all(r[1].startswith("t") for r in rows)
+    assert "track_id" in out and "distance" in out
+
+
+def error_of(capsys, *argv):
+    code = main(["similar", *map(str, argv)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and err.startswith("error: ")
+    return err
+
+
+def test_missing_file(run_dir, tmp_path, capsys):
+    err = error_of(capsys, tmp_path / "nope.wav", "--run", run_dir)
+    assert "nope.wav does not exist" in err
+
+
+def test_a_folder_instead_of_a_file(run_dir, tmp_path, capsys):
+    err = error_of(capsys, tmp_path, "--run", run_dir)
+    assert "is a folder" in err
+
+
+def test_non_audio_file(run_dir, tmp_path, capsys):
+    path = tmp_path / "notes.wav"
+    path.write_text("not audio at all\n")
+    err = error_of(capsys, path, "--run", run_dir)
+    assert "Cannot decode" in err and "not audio" in err
+
+
+def test_a_two_second_clip(run_dir, tmp_path, capsys):
+    path = write_tone(tmp_path / "two.wav", seconds=2)
+    err = error_of(capsys, path, "--run", run_dir)
+    assert "2.00 s" in err and "minimum of 4 s" in err
+
+
+def test_a_run_without_a_trained_model(tmp_path, capsys):
+    open_run(tiny_config(tmp_path / "untrained"))
+    path = write_tone(tmp_path / "clip.wav", seconds=5)
+    err = error_of(capsys, path, "--run", tmp_path / "untrained")
+    assert "no trained final model" in err and "run notebook 03_cv_training first" in err
+
+
+def test_a_missing_run_folder(tmp_path, capsys):
+    path = write_tone(tmp_path / "clip.wav", seconds=5)
+    err = error_of(capsys, path, "--run", tmp_path / "nowhere")
+    assert "No run folder" in err
+
+
+def test_k_larger_than_the_run(run_dir, tmp_path, capsys):
+    path = write_tone(tmp_path / "clip.wav", seconds=5)
+    err = error_of(capsys, path, "--run", run_dir, "--k", CLIPS + 1)
+    assert f"k={CLIPS + 1} is invalid" in err
+
+
+def test_fold_mean_embeddings_average_each_models_token_embeddings(run_dir):
+    from paperlib.features import cut_tokens
+    from paperlib.model import explain, load_model
+    from paperlib.recommend import fold_mean_embeddings
+    from paperlib.training import FINAL, fold_dir
+
+    config = open_existing_run(run_dir).config
+    images = np.random.default_rng(1).integers(0, 256, (3, config.n_mels, config.n_frames), np.uint8)
+    tokens = cut_tokens(images, config)
+    model_path = fold_dir(open_existing_run(run_dir), "attention", FINAL) / "model.keras"
+    means = fold_mean_embeddings([model_path, model_path], tokens)
+    expected = explain(load_model(model_path), tokens)["token_embeddings"].mean(axis=1)
+    assert means.shape == (2, 3, config.embedding_dim)
+    assert np.allclose(means[0], expected, atol=1e-6) and np.allclose(means[1], expected, atol=1e-6)
