@@ -20,3 +20,15 @@ def test_environment_yml_matches_pyproject():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert _pins(pip) == wanted
     assert "python=3.11" in env["dependencies"]
+
+
+def test_binder_environment_has_exactly_the_same_pins():
+    def pins_of(path):
+        env = yaml.safe_load(path.read_text())
+        pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+        conda = [d for d in env["dependencies"] if isinstance(d, str)]
+        return _pins(pip), sorted(conda), env["channels"]
+
+    root = paths.project_root()
+    assert pins_of(root / "binder" / "environment.yml") == pins_of(root / "environment.yml")
+    assert (root / "binder" / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
