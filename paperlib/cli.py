@@ -1,5 +1,6 @@
 """The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
-`paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file."""
+`paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file;
+`paperlib book --run RUN_DIR` builds the Jupyter Book of a run and prints its index.html."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def _reproduce(args: argparse.Namespace) -> int:
     only = args.notebooks.split(",") if args.notebooks else None
     executed = run_notebooks(args.profile, parse_assignments(args.set), only=only)
     print(f"Executed {len(executed)} notebook(s) into {executed[0].parent if executed else '-'}")
+    if only is None and not args.no_book:
+        from paperlib.book import build_book
+
+        index = build_book(executed[0].parent.parent)
+        print(f"The book: open {index}")
     return 0
 
 
@@ -42,6 +48,13 @@ def _similar(args: argparse.Namespace) -> int:
     return 0
 
 
+def _book(args: argparse.Namespace) -> int:
+    from paperlib.book import build_book
+
+    print(build_book(args.run, build_dir=args.out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
     rep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override one parameter (repeatable)")
-    rep.add_argument("--notebooks", help="comma-separated notebook names to run (default: all)")
+    rep.add_argument("--notebooks", help="comma-separated notebook names to run (default: all, "
+                                          "then the book is built)")
+    rep.add_argument("--no-book", action="store_true", help="do not build the book at the end")
     rep.set_defaults(func=_reproduce)
     sim = sub.add_parser(
         "similar", help="the pieces of a run nearest to an audio file, by the final model's signature",
@@ -61,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a run folder with a trained final model (notebook 03_cv_training)")
     sim.add_argument("--k", type=int, default=5, help="how many pieces to list (default 5)")
     sim.set_defaults(func=_similar)
+    book = sub.add_parser(
+        "book", help="build the Jupyter Book (HTML) of a run and print the path of its index.html",
+        description="Copy book/ and the run's eight executed notebooks (refusing notebooks of mixed "
+                    "runs) into a build folder, generate the claims page from metrics.json, and "
+                    "build the HTML offline with jupyter-book, without executing anything.")
+    book.add_argument("--run", required=True, metavar="RUN_DIR",
+                      help="a run folder with all notebooks executed (e.g. runs/default)")
+    book.add_argument("--out", metavar="BUILD_DIR",
+                      help="the build folder, wiped and refilled (default book/_generated)")
+    book.set_defaults(func=_book)
     return parser
 
 

@@ -290,3 +290,16 @@ def retrieval_precision(precision: dict[str, float], *, chance: float, k: int = 
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def parameters_by_layer(counts: pd.DataFrame):
+    """Trainable parameters of each layer (the table of `model.parameter_counts`, total row dropped)."""
+    import matplotlib.pyplot as plt
+
+    table = counts[counts["layer"] != "total"]
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.barh(table["layer"], table["trainable"], color="tab:blue")
+    ax.invert_yaxis()
+    ax.set(xlabel="trainable parameters", title="Where the model's parameters are")
+    fig.tight_layout()
+    return fig

@@ -9,6 +9,23 @@ import soundfile as sf
 from paperlib.session import configure_environment
 
 
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """All notebooks executed once on the smoke profile, shared by every test file of the session:
+    (run_dir, executed notebooks). Session-scoped, so it sets its own data folder (the autouse
+    fixture below works per test) and passes its run folder explicitly."""
+    from paperlib.notebook_runner import run_notebooks
+
+    root = tmp_path_factory.mktemp("smoke")
+    run_dir = root / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        configure_environment()
+        patch.setenv("GENRE_SIGNATURES_DATA", str(root / "data"))
+        patch.setenv("GENRE_SIGNATURES_RUNS", str(root / "runs"))
+        executed = run_notebooks("smoke", {"run_dir": str(run_dir)}, progress=False)
+    return run_dir, executed
+
+
 @pytest.fixture(autouse=True)
 def isolated_folders(tmp_path, monkeypatch):
     """Datasets and runs go to a per-test folder; library caches stay warm in the project cache."""

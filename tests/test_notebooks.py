@@ -10,13 +10,6 @@ from paperlib.notebook_runner import NotebookFailed, notebook_names, run_noteboo
 VERDICTS = ("holds", "does not hold", "not testable here")
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("smoke") / "run"
-    executed = run_notebooks("smoke", {"run_dir": str(run_dir)}, progress=False)
-    return run_dir, executed
-
-
 @pytest.mark.slow
 def test_notebooks_run_and_save_their_metrics(smoke_run):
     run_dir, executed = smoke_run

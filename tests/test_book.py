@@ -1,0 +1,198 @@
+"""The Jupyter Book of a run: built from the smoke run's executed notebooks, checked in its HTML.
+
+Set GENRE_SIGNATURES_BOOK_RUN=runs/smoke-dev (any finished run) to check the book of that run
+instead of executing the notebooks on the smoke profile."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from paperlib import paths
+from paperlib.book import build_book, md_escape, read_run
+from paperlib.cli import main
+from paperlib.notebook_runner import notebook_names
+
+PAGES = ("intro", "paper", "reproduce", "claims", "references")
+REPOSITORY = "https://github.com/genre-signatures/genre-signatures"
+AUDIO = re.compile(r'<audio[^>]*>\s*<source src="data:audio/mpeg;base64,([A-Za-z0-9+/=]*)"')
+
+
+@pytest.fixture(scope="module")
+def book_run(request):
+    """A finished run folder: GENRE_SIGNATURES_BOOK_RUN if set, else the session's smoke run."""
+    given = os.environ.get("GENRE_SIGNATURES_BOOK_RUN")
+    return paths.resolve(given) if given else request.getfixturevalue("smoke_run")[0]
+
+
+@pytest.fixture(scope="module")
+def book(book_run, tmp_path_factory):
+    """(html folder, build seconds) of the run's book, built strictly (Sphinx warnings fail)."""
+    start = time.perf_counter()
+    index = build_book(book_run, build_dir=tmp_path_factory.mktemp("book") / "build", strict=True)
+    return index.parent, time.perf_counter() - start
+
+
+def text_of(fragment: str) -> str:
+    """Visible text of an HTML fragment, entities decoded, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def image_outputs(notebook: Path) -> int:
+    cells = json.loads(notebook.read_text())["cells"]
+    return sum(any(k.startswith("image/") for k in out.get("data", {}))
+               for cell in cells for out in cell.get("outputs", []))
+
+
+def audio_players(notebook: Path) -> int:
+    cells = json.loads(notebook.read_text())["cells"]
+    return sum(len(AUDIO.findall("".join(out.get("data", {}).get("text/html", ""))))
+               for cell in cells for out in cell.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_every_page_is_built_quickly(book):
+    site, seconds = book
+    for page in PAGES:
+        assert (site / f"{page}.html").is_file(), page
+    for name in notebook_names():
+        assert (site / "notebooks" / f"{name}.html").is_file(), name
+    assert (site / "index.html").is_file()
+    assert seconds < 60, f"the book took {seconds:.0f} s to build"
+
+
+@pytest.mark.slow
+def test_notebook_pages_show_their_figures(book, book_run):
+    site, _ = book
+    with_figures = 0
+    for name in notebook_names():
+        page = (site / "notebooks" / f"{name}.html").read_text()
+        figures = len(re.findall(r'<img[^>]+src="\.\./_images/', page))
+        expected = image_outputs(book_run / "notebooks" / f"{name}.ipynb")
+        assert figures >= expected, f"{name}: {figures} figures in the HTML, {expected} in the notebook"
+        with_figures += figures > 0
+    assert with_figures == len(notebook_names()), "every notebook page shows at least one figure"
+
+
+@pytest.mark.slow
+def test_players_survive_with_their_audio(book, book_run):
+    site, _ = book
+    for name in ("07_attention_listening", "08_recommendations"):
+        page = (site / "notebooks" / f"{name}.html").read_text()
+        sources = AUDIO.findall(page)
+        assert sources, f"{name}: no <audio> element with MP3 data"
+        assert all(len(s) > 1000 for s in sources), f"{name}: an <audio> element with no sound"
+        assert len(sources) == audio_players(book_run / "notebooks" / f"{name}.ipynb")
+
+
+@pytest.mark.slow
+def test_claims_page_lists_every_recorded_verdict(book, book_run):
+    site, _ = book
+    page = (site / "claims.html").read_text()
+    rows = [text_of(r) for r in re.findall(r"<tr.*?</tr>", page, flags=re.S)]
+    metrics = json.loads((book_run / "metrics.json").read_text())
+    total = {"holds": 0, "does not hold": 0, "not testable here": 0}
+    for name in notebook_names():
+        claims = metrics[name]["claims"]
+        assert claims, f"{name} recorded no claims"
+        for claim in claims:
+            cells = [claim["section"], claim["claim"], claim["paper"], claim["this_run"],
+                     claim["verdict"]]
+            expected = " ".join(" ".join(str(c).split()) for c in cells)
+            assert expected in rows, f"{name}: claim {claim['claim']!r} missing from the claims page"
+            total[claim["verdict"]] += 1
+    summary = (f"{sum(total.values())} claims: {total['holds']} hold, {total['does not hold']} do "
+               f"not hold, {total['not testable here']} not testable here")
+    assert summary in text_of(page)
+
+
+@pytest.mark.slow
+def test_no_error_output_anywhere(book):
+    site, _ = book
+    for page in site.rglob("*.html"):
+        content = page.read_text()
+        assert "Traceback" not in content, page
+        assert not re.search(r'class="[^"]*\b(traceback|output error|stderr)\b', content), page
+
+
+@pytest.mark.slow
+def test_pages_carry_the_runs_provenance(book, book_run):
+    site, _ = book
+    manifest = json.loads((book_run / "manifest.json").read_text())
+    fingerprint = manifest["dataset_fingerprint"][:12]
+    for name in notebook_names():
+        page = (site / "notebooks" / f"{name}.html").read_text()
+        content = text_of(page)
+        assert "Provenance of this page" in content
+        assert fingerprint in content and manifest["git_commit"] in content
+        assert f'href="{REPOSITORY}/blob/main/notebooks/{name}.ipynb"' in page
+        binder = "mybinder.org/v2/gh/genre-signatures/genre-signatures/main?urlpath=lab/tree"
+        assert f"{binder}/notebooks/{name}.ipynb" in page
+    intro = text_of((site / "intro.html").read_text())
+    assert f"profile {manifest['profile']}" in intro and fingerprint in intro
+    assert manifest["config"]["dataset"] in intro
+
+
+@pytest.fixture
+def run_copy(book_run, tmp_path):
+    """The files of a run that the book reads, copied so that a test may spoil them."""
+    copy = tmp_path / "run"
+    shutil.copytree(book_run / "notebooks", copy / "notebooks")
+    for name in ("manifest.json", "metrics.json"):
+        shutil.copy2(book_run / name, copy / name)
+    return copy
+
+
+def _set_parameters(notebook: Path, **changes) -> None:
+    data = json.loads(notebook.read_text())
+    data["metadata"]["papermill"]["parameters"].update(changes)
+    notebook.write_text(json.dumps(data))
+
+
+@pytest.mark.slow
+def test_mixed_runs_are_refused(run_copy):
+    read_run(run_copy)  # the untouched copy is accepted
+    odd = run_copy / "notebooks" / "05_pca.ipynb"
+    params = json.loads(odd.read_text())["metadata"]["papermill"]["parameters"]
+    _set_parameters(odd, overrides={**params["overrides"], "seed": 7})
+    with pytest.raises(ValueError, match=r"mixed runs: 05_pca executed with other parameters"):
+        build_book(run_copy, build_dir=run_copy.parent / "build")
+
+
+@pytest.mark.slow
+def test_notebooks_of_another_run_are_refused(run_copy):
+    for notebook in (run_copy / "notebooks").glob("*.ipynb"):
+        _set_parameters(notebook, profile="default", overrides={})
+    with pytest.raises(ValueError, match="profile 'default' but the run's manifest records"):
+        read_run(run_copy)
+
+
+@pytest.mark.slow
+def test_missing_notebooks_and_manifest_are_named(run_copy, capsys):
+    (run_copy / "manifest.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no manifest.json"):
+        read_run(run_copy)
+    (run_copy / "notebooks" / "06_equations.ipynb").unlink()
+    (run_copy / "notebooks" / "08_recommendations.ipynb").unlink()
+    assert main(["book", "--run", str(run_copy)]) == 2
+    err = capsys.readouterr().err
+    assert "06_equations, 08_recommendations" in err
+    assert "paperlib reproduce --profile" in err and "--notebooks 06_equations,08_recommendations" in err
+
+
+def test_markdown_cells_are_escaped():
+    assert md_escape("p < 0.05 | $x$ *a*\nb") == r"p \< 0.05 \| \$x\$ \*a\* b"
+
+
+def test_the_repository_is_named_in_one_place():
+    book = paths.project_root() / "book"
+    holders = [p.name for p in sorted(book.iterdir()) if p.is_file() and REPOSITORY in p.read_text()]
+    assert holders == ["_config.yml"]
+    assert REPOSITORY not in (paths.project_root() / "paperlib" / "book.py").read_text()

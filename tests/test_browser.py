@@ -1,0 +1,144 @@
+"""The built book in a real browser: headless Chromium opens pages served from a loopback HTTP server,
+and the pages must render without JavaScript errors or missing local files. Screenshots are saved in
+the build folder (screenshots/NAME.png).
+
+Failures to reach external hosts (the MathJax CDN, offline here) are not page errors; errors of the
+page's own scripts and files are. Set GENRE_SIGNATURES_BOOK_RUN=runs/smoke-dev to use a finished run
+instead of the session's smoke run."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from paperlib import paths
+from paperlib.book import build_book
+
+PAGES = {"intro": "intro.html", "notebook07": "notebooks/07_attention_listening.html",
+         "claims": "claims.html"}
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--enable-logging=stderr", "--v=0"]
+CONSOLE = re.compile(r':CONSOLE[:(]\d*\)?\] "(?P<message>.*)", source: (?P<source>\S*)')
+
+
+def find_chromium() -> str | None:
+    for name in ("/usr/bin/chromium", "chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Chromium's path; installed with apt-get (Debian's `chromium`) when missing, else skip."""
+    found = find_chromium()
+    if found:
+        return found
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        pytest.skip("chromium is missing and cannot be installed here (needs apt-get as root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+        except subprocess.TimeoutExpired:
+            pytest.skip(f"`{' '.join(command)}` took over 15 minutes")
+        if result.returncode != 0:
+            pytest.skip(f"`{' '.join(command)}` failed: {(result.stderr or result.stdout)[-500:]}")
+    found = find_chromium()
+    if not found:
+        pytest.skip("apt-get installed chromium but no chromium executable was found")
+    return found
+
+
+@pytest.fixture(scope="module")
+def site(request, tmp_path_factory) -> Path:
+    """The HTML folder of a freshly built book (of GENRE_SIGNATURES_BOOK_RUN or the smoke run)."""
+    given = os.environ.get("GENRE_SIGNATURES_BOOK_RUN")
+    run_dir = paths.resolve(given) if given else request.getfixturevalue("smoke_run")[0]
+    return build_book(run_dir, build_dir=tmp_path_factory.mktemp("browser") / "build").parent
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    failures: list[str]
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+    def send_error(self, code, message=None, explain=None):
+        if self.path != "/favicon.ico":  # the browser asks for it on its own; the book links none
+            self.failures.append(f"{code} {self.path}")
+        super().send_error(code, message, explain)
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """(base URL, list of failed requests) of a loopback HTTP server of the site, in a thread."""
+    failures: list[str] = []
+    handler = type("Handler", (_QuietHandler,), {"failures": failures})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", failures
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+def open_page(chromium: str, url: str, *extra: str, profile: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
+                          capture_output=True, text=True, timeout=120)
+
+
+def page_errors(log: str, base_url: str) -> list[str]:
+    """Console errors of the page itself: uncaught exceptions and failed loads of its own files."""
+    errors = []
+    for match in CONSOLE.finditer(log):
+        message, source = match["message"], match["source"]
+        own = source.startswith(base_url)
+        if message.startswith("Uncaught") and own:
+            errors.append(f"{message} ({source})")
+        elif "Failed to load resource" in message and own:
+            errors.append(f"{message} ({source})")
+    return errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_renders_without_errors(name, chromium, site, server, tmp_path):
+    base_url, failures = server
+    failures.clear()
+    url = f"{base_url}/{PAGES[name]}"
+    loaded = open_page(chromium, url, "--dump-dom", "--virtual-time-budget=5000",
+                       profile=tmp_path / "profile-dom")
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    dom = loaded.stdout
+    assert "bd-article" in dom and "</html>" in dom, f"{name}: the page did not render"
+    errors = page_errors(loaded.stderr, base_url)
+    assert not errors, f"{name}: JavaScript errors {errors}"
+    assert not failures, f"requests the server could not answer: {failures}"
+    if name == "notebook07":
+        assert "<audio" in dom and "data:audio/mpeg;base64," in dom
+        assert "Provenance of this page" in dom
+    if name == "claims":
+        assert "does not hold" in dom or "holds" in dom
+
+    shots = site.parent.parent / "screenshots"
+    shots.mkdir(exist_ok=True)
+    shot = shots / f"{name}.png"
+    taken = open_page(chromium, url, f"--screenshot={shot}", "--window-size=1280,2000",
+                      "--hide-scrollbars", profile=tmp_path / "profile-shot")
+    assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
+    assert shot.stat().st_size > 20_000, f"{name}: the screenshot looks blank"
+    assert not page_errors(taken.stderr, base_url)
