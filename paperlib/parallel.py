@@ -10,13 +10,42 @@ T = TypeVar("T")
 
 
 def worker_count(requested: int = 0) -> int:
-    """`requested` workers, or every core this process may use when it is 0."""
+    """`requested` workers, or the cores this process may use when it is 0 (affinity and
+    container CPU quotas respected, as joblib counts them: Binder reports the host's cores)."""
     if requested > 0:
         return requested
+    from joblib import cpu_count
+
+    return max(1, cpu_count())
+
+
+def available_memory() -> float | None:
+    """Bytes this process can still use: the smaller of MemAvailable and the cgroup's headroom."""
+    limits = []
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        with open("/proc/meminfo") as handle:
+            info = dict(line.split(":", 1) for line in handle)
+        limits.append(int(info["MemAvailable"].split()[0]) * 1024)
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as handle:
+            limit = handle.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as handle:
+            current = int(handle.read())
+        if limit != "max":
+            limits.append(int(limit) - current)
+    except (OSError, ValueError):
+        pass
+    return float(min(limits)) if limits else None
+
+
+def processes_that_fit(wanted: int, *, bytes_each: float) -> int:
+    """At most `wanted` processes, fewer when the free memory holds fewer of `bytes_each`."""
+    free = available_memory()
+    if free is None:
+        return max(1, wanted)
+    return max(1, min(wanted, int(free // bytes_each)))
 
 
 def parallel_map(fn: Callable[..., T], items: Iterable[Any], *, workers: int = 0,

@@ -22,6 +22,7 @@ from paperlib.features import cut_tokens
 from paperlib.model import OUTPUTS, build_model, compile_model, explain, save_model
 
 DONE = "done.json"
+FOLD_PROCESS_BYTES = 1.2e9  # measured: a fold process with TensorFlow peaks near 1 GB
 FINAL = -1  # the "fold" of the model trained on every clip (for embeddings and `paperlib similar`)
 
 
@@ -225,7 +226,7 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
     """
     from joblib import Parallel, delayed
 
-    from paperlib.parallel import worker_count
+    from paperlib.parallel import processes_that_fit, worker_count
 
     folds = assign_folds(labels, folds=config.folds, seed=config.seed)
     results: dict[int, FoldResult] = {}
@@ -238,7 +239,8 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
             results[fold] = found
     todo = [fold for fold in wanted if fold not in results]
     cores = worker_count(config.workers)
-    processes = min(cores, len(todo))
+    # each fold process holds its own TensorFlow (about 1 GB): never more than memory allows
+    processes = processes_that_fit(min(cores, len(todo)), bytes_each=FOLD_PROCESS_BYTES)
     if processes <= 1:
         for fold in todo:
             results[fold] = train_fold(fold, images, labels, folds, config, run, progress=progress)

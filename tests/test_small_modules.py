@@ -49,3 +49,21 @@ def _square(x):
 def test_parallel_map_keeps_order():
     assert list(parallel_map(_square, range(7), workers=2, progress=False)) == [x * x for x in range(7)]
     assert list(parallel_map(_square, [3], workers=2, progress=False)) == [9]
+
+
+def test_processes_are_capped_by_free_memory(monkeypatch):
+    from paperlib import parallel
+
+    monkeypatch.setattr(parallel, "available_memory", lambda: 2.5e9)
+    assert parallel.processes_that_fit(6, bytes_each=1e9) == 2
+    monkeypatch.setattr(parallel, "available_memory", lambda: 0.3e9)
+    assert parallel.processes_that_fit(6, bytes_each=1e9) == 1
+    monkeypatch.setattr(parallel, "available_memory", lambda: None)
+    assert parallel.processes_that_fit(3, bytes_each=1e9) == 3
+
+
+def test_available_memory_is_positive_here():
+    from paperlib.parallel import available_memory, worker_count
+
+    assert available_memory() is None or available_memory() > 0
+    assert worker_count(0) >= 1 and worker_count(3) == 3
