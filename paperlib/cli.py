@@ -1,6 +1,7 @@
 """The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
 `paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file;
-`paperlib book --run RUN_DIR` builds the Jupyter Book of a run and prints its index.html."""
+`paperlib book --run RUN_DIR` builds the Jupyter Book of a run and prints its index.html;
+`paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata."""
 
 from __future__ import annotations
 
@@ -55,6 +56,19 @@ def _book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch(args: argparse.Namespace) -> int:
+    from paperlib import download, paths
+
+    dest = paths.resolve(args.dest)  # like data_dir: relative to the project root
+    if args.what == "gtzan":
+        folder = download.fetch_gtzan(dest, urls=args.mirror or None)
+        print(f"GTZAN is in {folder / 'genres'}")
+    else:
+        for path in download.fetch_metadata(dest, base_url=args.base_url).values():
+            print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--out", metavar="BUILD_DIR",
                       help="the build folder, wiped and refilled (default book/_generated)")
     book.set_defaults(func=_book)
+    fetch = sub.add_parser(
+        "fetch", help="download and verify GTZAN (genres.tar.gz) or its split/index metadata",
+        description="Download with resume and SHA-256 verification; GTZAN is then extracted into "
+                    "DIR/genres/. Nothing is fetched again once verified.")
+    what = fetch.add_subparsers(dest="what", required=True)
+    gtzan = what.add_parser("gtzan", help="GTZAN's genres.tar.gz, extracted into DIR/genres/")
+    gtzan.add_argument("--dest", required=True, metavar="DIR",
+                       help="the folder to hold genres/ (a relative path is from the project root)")
+    gtzan.add_argument("--mirror", nargs="+", action="extend", metavar="URL",
+                       help="URL(s) of genres.tar.gz tried in order instead of the default mirrors")
+    gtzan.set_defaults(func=_fetch)
+    meta = what.add_parser("metadata", help="the artist-filtered split lists and GTZANindex.txt")
+    meta.add_argument("--dest", required=True, metavar="DIR",
+                      help="the folder to hold the files (a relative path is from the project root)")
+    meta.add_argument("--base-url", metavar="URL",
+                      help="a mirror (http(s):// or file://) serving the files by name")
+    meta.set_defaults(func=_fetch)
     return parser
 
 
