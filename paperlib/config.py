@@ -16,6 +16,7 @@ from paperlib import paths
 DATASETS = ("synthetic", "gtzan")
 POOLINGS = ("attention", "mean")
 TOKEN_POOLINGS = ("average", "max")
+SPLITS = ("random", "artist")
 # Parameters that change how fast or where a run goes, never what it computes.
 RUNTIME_KEYS = frozenset({"profile", "workers", "run_dir", "verbose"})
 
@@ -48,6 +49,8 @@ class Config:
     token_pooling: str = "average"  # how the token CNN pools its maps: "average" or "max"
     # training (section 3.1: 6-fold cross-validation)
     folds: int = 6
+    split: str = "random"  # "random" (the paper's stratified folds) or "artist" (GTZAN: no artist in two folds)
+    metadata_url: str | None = None  # base URL of a GTZAN metadata mirror (default: the pinned public URLs)
     epochs: int = 50
     batch_size: int = 16
     learning_rate: float = 3e-3
@@ -75,6 +78,11 @@ class Config:
                f"one of {TOKEN_POOLINGS}")
         _check(self.equation_space in ("full", "pca"), "equation_space", self.equation_space,
                "'full' or 'pca'")
+        _check(self.split in SPLITS, "split", self.split,
+               f"one of {SPLITS} (the fault-filtered train/valid/test split is not wired into "
+               "training yet)")
+        _check(self.split != "artist" or self.dataset == "gtzan", "split", self.split,
+               "'random' for the synthetic dataset (artists exist only in GTZAN's index)")
         _check(self.folds >= 2, "folds", self.folds, "at least 2")
         _check(self.clips_per_genre >= self.folds, "clips_per_genre", self.clips_per_genre,
                f"at least folds={self.folds}")

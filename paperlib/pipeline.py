@@ -89,6 +89,22 @@ def fold_signatures_name(pooling: str) -> str:
     return f"fold_signatures_{pooling}.npz"
 
 
+def fold_assignment(prepared: Prepared, config: Config) -> np.ndarray:
+    """Each clip's fold: stratified random folds, or (GTZAN) folds that keep each artist in one."""
+    from paperlib.training import assign_folds
+
+    if config.split == "random":
+        return assign_folds(prepared.labels, folds=config.folds, seed=config.seed)
+    from paperlib import paths
+    from paperlib.download import fetch_metadata
+    from paperlib.splits import artist_folds, read_artist_index
+
+    files = fetch_metadata(paths.cache_dir() / "gtzan-metadata", base_url=config.metadata_url)
+    artists = read_artist_index(files["GTZANindex.txt"])
+    return artist_folds(prepared.tracks["track_id"].tolist(), prepared.labels, artists,
+                        folds=config.folds, seed=config.seed)
+
+
 @dataclass(frozen=True)
 class CrossValidation:
     oof: dict[str, np.ndarray]  # OUTPUTS, "fold" and "label", one row per clip
@@ -107,7 +123,7 @@ def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool =
     from paperlib.training import cross_validate, out_of_fold
 
     cv = cross_validate(prepared.images, prepared.labels, config, prepared.run, progress=progress,
-                        final=final)
+                        final=final, folds=fold_assignment(prepared, config))
     results = cv.folds
     oof = out_of_fold(results, len(prepared.tracks))
     oof["label"] = prepared.labels

@@ -218,17 +218,20 @@ def _report(result: FoldResult, config: Config) -> None:
 
 
 def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: RunFolder, *,
-                   progress: bool = True, final: bool = True) -> CVResults:
+                   progress: bool = True, final: bool = True,
+                   folds: np.ndarray | None = None) -> CVResults:
     """Run (or resume) every fold, then the final model, on (clips, n_mels, n_frames) images.
 
-    Prints one line per fold. `final=False` skips the all-clip model (CVResults.final is None). With several cores, folds train side by side in separate processes
+    Prints one line per fold. `final=False` skips the all-clip model (CVResults.final is None).
+    `folds` (each clip's fold) defaults to stratified random folds from the seed. With several cores, folds train side by side in separate processes
     (one TensorFlow thread each), which on a small CPU is faster than one fold using every core.
     """
     from joblib import Parallel, delayed
 
     from paperlib.parallel import processes_that_fit, worker_count
 
-    folds = assign_folds(labels, folds=config.folds, seed=config.seed)
+    if folds is None:
+        folds = assign_folds(labels, folds=config.folds, seed=config.seed)
     results: dict[int, FoldResult] = {}
     wanted = [*range(config.folds), *([FINAL] if final else [])]
     for fold in wanted:

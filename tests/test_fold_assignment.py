@@ -1,0 +1,42 @@
+"""Which folds cross-validation uses: random (the paper) or artist-grouped (GTZAN)."""
+
+import numpy as np
+import pytest
+
+from paperlib import paths
+from paperlib.config import make_config
+from paperlib.pipeline import fold_assignment, prepare_data
+from paperlib.splits import read_artist_index
+from tests.conftest import write_tone
+
+METADATA = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
+
+
+def test_split_values_are_checked():
+    with pytest.raises(ValueError, match="split='fault-filtered'.*not wired"):
+        make_config(split="fault-filtered")
+    with pytest.raises(ValueError, match="split='artist'.*synthetic"):
+        make_config(split="artist")
+    assert make_config(split="artist", dataset="gtzan", data_dir="x").split == "artist"
+
+
+def test_artist_folds_keep_each_artist_in_one_fold(tmp_path, monkeypatch):
+    if not METADATA.is_dir():
+        pytest.skip(f"no local metadata mirror at {METADATA}")
+    monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "gtzan" / "genres"
+    for genre in ("blues", "reggae"):
+        for i in range(0, 96, 8):  # spread over the genre: GTZAN lists an artist's clips together
+            write_tone(root / genre / f"{genre}.{i:05d}.au", seconds=4.5, freq=200 + 5 * i)
+    config = make_config(dataset="gtzan", data_dir=str(root.parent), split="artist", folds=3,
+                         metadata_url=METADATA.as_uri(), run_dir=str(tmp_path / "run"), workers=1)
+    prepared, _ = prepare_data(config, progress=False)
+    folds = fold_assignment(prepared, config)
+    artists = read_artist_index(METADATA / "GTZANindex.txt").set_index("track_id")["artist"]
+    by_artist = {}
+    for track, fold in zip(prepared.tracks["track_id"], folds):
+        by_artist.setdefault(artists[track].lower(), set()).add(int(fold))
+    assert all(len(f) == 1 for f in by_artist.values()), by_artist
+    assert set(np.unique(folds)) == {0, 1, 2}
+    random = fold_assignment(prepared, config.replace(split="random", dataset="gtzan"))
+    assert len(random) == len(folds)
