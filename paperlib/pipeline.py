@@ -147,6 +147,22 @@ def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool =
                            cv.final.outputs if cv.final is not None else None)
 
 
+MFCC_BASELINE = "oof_mfcc.npz"
+
+
+def run_mfcc_baseline(prepared: Prepared, clip_folds: np.ndarray) -> np.ndarray:
+    """Step 03: out-of-fold probabilities of the MFCC-statistics baseline on the same folds, saved."""
+    from paperlib.baselines import mfcc_logistic_oof
+
+    probs = mfcc_logistic_oof(prepared.mfcc_stats, prepared.labels, clip_folds)
+    prepared.run.save_arrays(MFCC_BASELINE, genre=probs, fold=clip_folds, label=prepared.labels)
+    return probs
+
+
+def load_mfcc_baseline(run: RunFolder) -> dict[str, np.ndarray]:
+    return run.load_arrays(MFCC_BASELINE, "03_cv_training")
+
+
 def load_oof(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
     return run.load_arrays(oof_name(pooling), "03_cv_training")
 

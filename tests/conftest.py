@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -46,3 +49,16 @@ def write_tone(path, *, seconds: float, sample_rate: int = 22050, channels: int 
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, audio, sample_rate, subtype=subtype)
     return path
+
+
+@contextlib.contextmanager
+def serving(httpd):
+    """Run a loopback HTTP server in a thread; yield its base URL; always shut it down."""
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)

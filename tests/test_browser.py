@@ -13,11 +13,12 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import serving
 
 from paperlib import paths
 from paperlib.book import build_book
@@ -86,14 +87,8 @@ def server(site):
     failures: list[str] = []
     handler = type("Handler", (_QuietHandler,), {"failures": failures})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", failures
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with serving(httpd) as url:
+        yield url, failures
 
 
 def open_page(chromium: str, url: str, *extra: str, profile: Path) -> subprocess.CompletedProcess:

@@ -7,12 +7,13 @@ import hashlib
 import io
 import socket
 import tarfile
-import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import serving
 
 from paperlib import download as dl
 from paperlib import paths
@@ -79,14 +80,8 @@ def server(tmp_path):
     root.mkdir()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.root, httpd.ranges, httpd.ignore_range, httpd.cut_once = root, [], False, False
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/", httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(httpd) as url:
+        yield url + "/", httpd
 
 
 @pytest.fixture
