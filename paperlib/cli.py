@@ -1,4 +1,5 @@
 """The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
+`paperlib train --folds 0 1` trains only some folds of a run (03 reuses them);
 `paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file;
 `paperlib book --run RUN_DIR` builds the Jupyter Book of a run and prints its index.html;
 `paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata."""
@@ -36,6 +37,20 @@ def _reproduce(args: argparse.Namespace) -> int:
 
         index = build_book(executed[0].parent.parent)
         print(f"The book: open {index}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from paperlib.session import configure_environment
+
+    configure_environment()
+    from paperlib.config import load_profile
+    from paperlib.pipeline import train_some_folds
+
+    config = load_profile(args.profile, **parse_assignments(args.set))
+    train_some_folds(config, args.folds, pooling=args.pooling)
+    print(f"Trained fold(s) {args.folds} into {config.run_path()}; `make reproduce "
+          f"PROFILE={config.profile}` reuses every finished fold.")
     return 0
 
 
@@ -80,6 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
                                           "then the book is built)")
     rep.add_argument("--no-book", action="store_true", help="do not build the book at the end")
     rep.set_defaults(func=_reproduce)
+    train = sub.add_parser(
+        "train", help="train only some folds of a run (a long run in parts; 03 reuses them)",
+        description="Prepare the data when the run has none, then train the listed folds (0-based; "
+                    "-1 is the final all-clip model) into the run folder. Machines sharing the run "
+                    "folder can each train other folds; notebook 03 reuses every finished fold.")
+    train.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
+    train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="override one parameter (repeatable)")
+    train.add_argument("--folds", type=int, nargs="+", required=True, metavar="N",
+                       help="the folds to train, 0-based (-1: the final all-clip model)")
+    train.add_argument("--pooling", choices=("attention", "mean"),
+                       help="mean: the folds of the mean-pooling ablation (default: attention)")
+    train.set_defaults(func=_train)
     sim = sub.add_parser(
         "similar", help="the pieces of a run nearest to an audio file, by the final model's signature",
         description="Read FILE (any format librosa reads, at least 4 s; a longer file keeps its "

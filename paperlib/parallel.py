@@ -48,6 +48,26 @@ def processes_that_fit(wanted: int, *, bytes_each: float) -> int:
     return max(1, min(wanted, int(free // bytes_each)))
 
 
+def gpu_available() -> bool:
+    """Whether the Keras backend (TensorFlow, JAX or PyTorch) sees a GPU; imports the backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return any(device.platform == "gpu" for device in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return False
+
+
 def parallel_map(fn: Callable[..., T], items: Iterable[Any], *, workers: int = 0,
                  desc: str = "", total: int | None = None, progress: bool = True) -> Iterator[T]:
     """Yield fn(item) for each item, in order, from a pool of processes (joblib's loky)."""

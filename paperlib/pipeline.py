@@ -147,6 +147,24 @@ def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool =
                            cv.final.outputs if cv.final is not None else None)
 
 
+def train_some_folds(config: Config, only: list[int], *, pooling: str | None = None,
+                     progress: bool = True) -> None:
+    """Train only some folds of a run (FINAL = -1: the all-clip model), for a long run split over
+    sessions or over machines that share the run folder; notebook 03 then reuses every finished
+    fold. Prepares the data (step 01) first when the run has none yet."""
+    from paperlib.artifacts import RunFolderError
+    from paperlib.training import cross_validate
+
+    try:
+        prepared = load_prepared(config)
+    except RunFolderError:
+        prepared, _ = prepare_data(config, progress=progress)
+    chosen = config.replace(pooling=pooling) if pooling else config
+    cross_validate(prepared.images, prepared.labels, chosen, prepared.run, progress=progress,
+                   final=chosen.pooling == "attention", folds=fold_assignment(prepared, chosen),
+                   only=only)
+
+
 MFCC_BASELINE = "oof_mfcc.npz"
 
 

@@ -94,7 +94,7 @@ def _uniform_attention_warmup(model, epochs: int):
         def on_train_batch_end(self, batch, logs=None):
             if self.epoch < epochs:
                 for weight in score.weights:
-                    weight.assign(keras.ops.zeros_like(weight))
+                    weight.assign(keras.ops.zeros(weight.shape, dtype=weight.dtype))
 
     return Warmup()
 
@@ -219,21 +219,31 @@ def _report(result: FoldResult, config: Config) -> None:
 
 def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: RunFolder, *,
                    progress: bool = True, final: bool = True,
-                   folds: np.ndarray | None = None) -> CVResults:
+                   folds: np.ndarray | None = None,
+                   only: list[int] | None = None) -> CVResults | None:
     """Run (or resume) every fold, then the final model, on (clips, n_mels, n_frames) images.
 
     Prints one line per fold. `final=False` skips the all-clip model (CVResults.final is None).
-    `folds` (each clip's fold) defaults to stratified random folds from the seed. With several cores, folds train side by side in separate processes
-    (one TensorFlow thread each), which on a small CPU is faster than one fold using every core.
+    `folds` (each clip's fold) defaults to stratified random folds from the seed. On a CPU with
+    several cores, folds train side by side in separate processes (one TensorFlow thread each),
+    which on a small CPU is faster than one fold using every core; on a GPU too.
+    `only` trains just those folds (FINAL = -1 for the all-clip model) and returns None: a long
+    run split over several sessions or machines sharing the run folder.
     """
     from joblib import Parallel, delayed
 
-    from paperlib.parallel import processes_that_fit, worker_count
+    from paperlib.parallel import gpu_available, processes_that_fit, worker_count
 
     if folds is None:
         folds = assign_folds(labels, folds=config.folds, seed=config.seed)
     results: dict[int, FoldResult] = {}
     wanted = [*range(config.folds), *([FINAL] if final else [])]
+    if only is not None:
+        unknown = sorted(set(only) - set(wanted))
+        if unknown:
+            raise ValueError(f"No fold(s) {unknown} in this run: folds are 0-{config.folds - 1}"
+                             f"{' and -1 (the final all-clip model)' if final else ''}.")
+        wanted = [fold for fold in wanted if fold in only]
     for fold in wanted:
         found = load_fold(run, config.pooling, fold)
         if found is not None:
@@ -242,7 +252,9 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
             results[fold] = found
     todo = [fold for fold in wanted if fold not in results]
     cores = worker_count(config.workers)
-    # each fold process holds its own TensorFlow (about 1 GB): never more than memory allows
+    # each fold process holds its own TensorFlow (about 1 GB): never more than memory allows.
+    # A GPU is shared the same way (session.configure_environment: memory grows as needed); the
+    # model is too small to keep a GPU busy from one process.
     processes = processes_that_fit(min(cores, len(todo)), bytes_each=FOLD_PROCESS_BYTES)
     if processes <= 1:
         for fold in todo:
@@ -250,7 +262,8 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
             _report(results[fold], config)
     else:
         names = ", ".join(_fold_name(f, config) for f in todo)
-        print(f"training {names} in {processes} processes", flush=True)
+        device = "sharing the GPU" if gpu_available() else "on the CPU"
+        print(f"training {names} in {processes} processes {device}", flush=True)
         threads = max(1, cores // processes)
         jobs = Parallel(n_jobs=processes, return_as="generator_unordered")(
             delayed(_train_fold_in_worker)(fold, images, labels, folds, config, run.path, threads)
@@ -258,6 +271,8 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
         for result in jobs:
             results[result.fold] = result
             _report(result, config)
+    if only is not None:
+        return None
     return CVResults([results[fold] for fold in range(config.folds)], results.get(FINAL))
 
 
