@@ -190,8 +190,14 @@ def open_run(config: Config, *, create: bool = True) -> RunFolder:
         if manifest.get("config_key") != config.key():
             stored = manifest.get("config", {})
             now = config.result_params()
+            defaults = Config().result_params()
+            # a parameter added to the code since the run was made, at its default, changes nothing
             diff = {k: (stored.get(k), now.get(k)) for k in sorted(set(stored) | set(now))
-                    if stored.get(k) != now.get(k)}
+                    if stored.get(k) != now.get(k)
+                    and not (k not in stored and now.get(k) == defaults.get(k))}
+            if not diff:
+                run._write_manifest(manifest)
+                return run
             changes = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
             raise RunFolderError(
                 f"Run folder {path} was made with other parameters ({changes}). "

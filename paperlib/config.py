@@ -17,6 +17,7 @@ DATASETS = ("synthetic", "gtzan")
 POOLINGS = ("attention", "mean")
 TOKEN_POOLINGS = ("average", "max")
 SPLITS = ("random", "artist")
+SOURCES = ("audio", "images")
 # Parameters that change how fast or where a run goes, never what it computes.
 RUNTIME_KEYS = frozenset({"profile", "workers", "run_dir", "verbose"})
 
@@ -30,6 +31,7 @@ class Config:
     # data
     dataset: str = "synthetic"
     data_dir: str | None = None
+    source: str = "audio"  # "audio", or "images": Kaggle's images_original PNGs (the paper's input)
     clips_per_genre: int = 25
     sample_rate: int = 22050
     clip_seconds: float = 30.0
@@ -83,6 +85,9 @@ class Config:
                "training yet)")
         _check(self.split != "artist" or self.dataset == "gtzan", "split", self.split,
                "'random' for the synthetic dataset (artists exist only in GTZAN's index)")
+        _check(self.source in SOURCES, "source", self.source, f"one of {SOURCES}")
+        _check(self.source == "audio" or self.dataset == "gtzan", "source", self.source,
+               "'audio' for the synthetic dataset (images come from Kaggle's GTZAN copy)")
         _check(self.folds >= 2, "folds", self.folds, "at least 2")
         _check(self.clips_per_genre >= self.folds, "clips_per_genre", self.clips_per_genre,
                f"at least folds={self.folds}")

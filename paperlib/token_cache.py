@@ -39,8 +39,8 @@ class TokenImages:
 
 
 def feature_key(config: Config) -> str:
-    params = {k: getattr(config, k) for k in
-              ("sample_rate", "clip_seconds", "min_clip_seconds", "n_mels", "n_fft", "hop_length")}
+    params = {k: getattr(config, k) for k in ("sample_rate", "clip_seconds", "min_clip_seconds",
+                                              "n_mels", "n_fft", "hop_length", "source")}
     params.update(top_db=TOP_DB, n_mfcc=N_MFCC, version=FEATURE_VERSION)
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -49,14 +49,23 @@ def cache_file(dataset: Dataset, config: Config) -> Path:
     return paths.cache_dir() / "tokens" / f"{dataset.fingerprint[:16]}-{feature_key(config)}.npz"
 
 
-def _features_of(path: Path, *, config: Config) -> tuple[tuple | None, str | None]:
+def _features_of(paths: tuple[Path, Path | None], *, config: Config) -> tuple[tuple | None, str | None]:
+    """(image, MFCC statistics) of one clip, or None and why it cannot be used. With `source:
+    images` the image comes from the clip's PNG; the audio is still read (baseline, listening)."""
+    from paperlib.spectrogram_images import ImageError, read_png
+
+    audio_path, image_path = paths
+    if config.source == "images" and image_path is None:
+        return None, (f"no spectrogram image for {audio_path.name} in Kaggle's images_original "
+                      "(source: images); the clip is left out")
     try:
-        audio = load_clip(path, sample_rate=config.sample_rate, clip_seconds=config.clip_seconds,
-                          min_clip_seconds=config.min_clip_seconds)
-    except AudioError as exc:
+        audio = load_clip(audio_path, sample_rate=config.sample_rate,
+                          clip_seconds=config.clip_seconds, min_clip_seconds=config.min_clip_seconds)
+        db = log_mel_db(audio, config)
+        image = read_png(image_path, config) if config.source == "images" else to_grayscale(db)
+    except (AudioError, ImageError) as exc:
         return None, str(exc)
-    db = log_mel_db(audio, config)
-    return (to_grayscale(db), mfcc_statistics(db)), None
+    return (image, mfcc_statistics(db)), None
 
 
 def extract_images(dataset: Dataset, config: Config, *, progress: bool = True) -> TokenImages:
@@ -69,7 +78,8 @@ def extract_images(dataset: Dataset, config: Config, *, progress: bool = True) -
     else:
         ids, images, stats, skipped = [], [], [], {}
         work = partial(_features_of, config=config)
-        results = parallel_map(work, dataset.paths(), workers=config.workers,
+        results = parallel_map(work, zip(dataset.paths(), dataset.image_paths()),
+                               workers=config.workers,
                                desc="extracting tokens", progress=progress)
         for track_id, (found, problem) in zip(dataset.tracks["track_id"], results):
             if found is None:

@@ -36,6 +36,22 @@ def test_other_parameters_are_refused_with_the_difference():
     open_run(make_config(profile="t", epochs=5, workers=1))  # runtime parameters do not matter
 
 
+def test_a_parameter_added_since_the_run_is_accepted_at_its_default_only():
+    from paperlib.artifacts import write_json
+
+    run = open_run(make_config(profile="t", epochs=5))
+    manifest = run.manifest()
+    del manifest["config"]["source"]  # as written before the code had `source`
+    manifest["config_key"] = "older"
+    write_json(run.file("manifest.json"), manifest)
+    with pytest.raises(RunFolderError, match=r"source: None -> 'images'"):
+        open_run(make_config(profile="t", epochs=5, dataset="gtzan", data_dir="x", source="images"))
+    with pytest.raises(RunFolderError, match="epochs"):
+        open_run(make_config(profile="t", epochs=6))
+    assert open_run(make_config(profile="t", epochs=5)).manifest()["config_key"] == \
+        make_config(profile="t", epochs=5).key()
+
+
 def test_other_data_is_refused(tmp_path):
     run = open_run(make_config(profile="t"))
     run.bind_dataset("a" * 64, tmp_path)

@@ -26,11 +26,21 @@ class Dataset:
     def paths(self) -> list[Path]:
         return [self.root / p for p in self.tracks["path"]]
 
+    def image_paths(self) -> list[Path | None]:
+        """Each clip's spectrogram PNG (`source: images`), None where there is none."""
+        if "image" not in self.tracks:
+            return [None] * len(self.tracks)
+        return [self.root / p if isinstance(p, str) else None for p in self.tracks["image"]]
+
 
 def fingerprint(root: Path, tracks: pd.DataFrame) -> str:
-    """SHA-256 over every clip's relative path and bytes: equal fingerprints mean equal data."""
+    """SHA-256 over every clip's relative path and bytes (and its image's, when the table has an
+    `image` column): equal fingerprints mean equal data."""
     digest = hashlib.sha256()
-    for rel in tracks["path"]:
+    columns = [c for c in ("path", "image") if c in tracks]
+    for rel in tracks[columns].to_numpy().ravel():
+        if not isinstance(rel, str):
+            continue  # a clip without an image
         digest.update(rel.encode() + b"\0")
         with open(root / rel, "rb") as handle:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
@@ -59,4 +69,9 @@ def load_dataset(config: Config, *, progress: bool = True) -> Dataset:
         ]
     else:
         genre_root, tracks = scan_tracks(config.data_path())
+        if config.source == "images":
+            from paperlib.spectrogram_images import image_paths
+
+            tracks["image"] = image_paths(genre_root, tracks["track_id"].tolist(),
+                                          tracks["genre"].tolist())
     return Dataset(genre_root, tracks.reset_index(drop=True), fingerprint(genre_root, tracks))
