@@ -6,14 +6,15 @@ import numpy as np
 
 
 def mfcc_logistic_oof(stats: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    """Out-of-fold class probabilities of a standardised logistic regression on MFCC statistics."""
+    """Out-of-fold class probabilities of a standardised logistic regression on MFCC statistics
+    (zeros for clips no fold holds out)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     n_classes = int(labels.max()) + 1
     probs = np.zeros((len(labels), n_classes))
-    for fold in np.unique(folds):
+    for fold in np.unique(folds[folds >= 0]):  # negative: never held out (training.VALIDATION...)
         train, test = folds != fold, folds == fold
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, C=1.0))
         model.fit(stats[train], labels[train])

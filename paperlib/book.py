@@ -2,7 +2,8 @@
 from its metrics, and the static pages of `book/`, built to HTML offline (notebooks not executed).
 
 `build_book(run_dir)` copies `book/` into a build folder (`book/_generated/` by default), adds the
-run's eight executed notebooks (each with a provenance cell on top) and `claims.md`, writes the
+run's eight executed notebooks (each with a provenance cell on top), `claims.md` and `splits.md`
+(random vs artist-grouped folds, from `paperlib.split_comparison`), writes the
 run's provenance into the introduction, runs `jupyter-book build` and returns the `index.html`.
 """
 
@@ -281,7 +282,8 @@ def _fresh_build_dir(build_dir: Path) -> None:
 
 
 def write_book_source(run: dict[str, Any], build_dir: Path) -> None:
-    """Fill `build_dir` with the static pages, the run's notebooks (provenance on top), claims.md."""
+    """Fill `build_dir` with the static pages, the run's notebooks (provenance on top), claims.md
+    and splits.md (this run beside its sibling runs that differ only in `split`)."""
     source = book_source_dir()
     for name in STATIC_FILES:
         shutil.copy2(source / name, build_dir / name)
@@ -298,6 +300,9 @@ def write_book_source(run: dict[str, Any], build_dir: Path) -> None:
         notebook["cells"].insert(0, cell)
         (build_dir / "notebooks" / f"{name}.ipynb").write_text(json.dumps(notebook))
     (build_dir / "claims.md").write_text(claims_page(run, titles))
+    from paperlib.split_comparison import PAGE, compare_splits, split_page
+
+    (build_dir / f"{PAGE}.md").write_text(split_page(compare_splits(run["run_dir"]), run["parameters"]))
     intro = (build_dir / "intro.md").read_text()
     if PROVENANCE_MARKER not in intro:
         raise ValueError(f"{source / 'intro.md'} lacks the marker {PROVENANCE_MARKER} where the "

@@ -46,13 +46,41 @@ class PreparationReport:
     skipped: dict[str, str]
     cache_hit: bool
     seconds: float
+    left_out: dict[str, str]  # clips the split leaves out (fault-filtered), with the reason
+
+
+def _fault_filtered_lists(config: Config) -> pd.Series:
+    """track_id -> train/valid/test from Kereliuk et al.'s lists (fetched and verified once)."""
+    from paperlib import paths
+    from paperlib.download import fetch_metadata
+    from paperlib.splits import read_filtered_split
+
+    files = fetch_metadata(paths.cache_dir() / "gtzan-metadata", base_url=config.metadata_url)
+    return read_filtered_split(files["train_filtered.txt"].parent)
+
+
+def _apply_split_lists(dataset: Dataset, config: Config) -> tuple[Dataset, dict[str, str]]:
+    """With split: fault-filtered, only the clips in the published lists (the rest are faulty)."""
+    if config.split != "fault-filtered":
+        return dataset, {}
+    from paperlib.datasets import fingerprint
+
+    listed = _fault_filtered_lists(config)
+    keep = dataset.tracks["track_id"].isin(listed.index)
+    left_out = {t: "not in the fault-filtered lists (a repeated, mislabelled or distorted clip)"
+                for t in dataset.tracks.loc[~keep, "track_id"]}
+    if not keep.any():
+        raise ValueError(f"No clip of {dataset.root} is in the fault-filtered lists: are these "
+                         "GTZAN's clips with their names (blues.00000 ...)? Use split: random.")
+    tracks = dataset.tracks[keep].reset_index(drop=True)
+    return Dataset(dataset.root, tracks, fingerprint(dataset.root, tracks)), left_out
 
 
 def prepare_data(config: Config, *, progress: bool = True) -> tuple[Prepared, PreparationReport]:
     """Step 01: load (or generate) the dataset, extract tokens (cached), save them to the run."""
     start = time.perf_counter()
     run = open_run(config)
-    dataset = load_dataset(config, progress=progress)
+    dataset, left_out = _apply_split_lists(load_dataset(config, progress=progress), config)
     run.bind_dataset(dataset.fingerprint, dataset.root)
     images = extract_images(dataset, config, progress=progress)
     tracks = dataset.tracks.set_index("track_id").loc[images.track_ids].reset_index()
@@ -60,7 +88,7 @@ def prepare_data(config: Config, *, progress: bool = True) -> tuple[Prepared, Pr
     run.save_arrays(FEATURES, track_ids=np.array(images.track_ids), images=images.images,
                     mfcc_stats=images.mfcc_stats)
     report = PreparationReport(dataset, images.skipped, images.cache_hit,
-                               time.perf_counter() - start)
+                               time.perf_counter() - start, left_out)
     return Prepared(run, tracks, images.images, images.mfcc_stats), report
 
 
@@ -90,11 +118,23 @@ def fold_signatures_name(pooling: str) -> str:
 
 
 def fold_assignment(prepared: Prepared, config: Config) -> np.ndarray:
-    """Each clip's fold: stratified random folds, or (GTZAN) folds that keep each artist in one."""
-    from paperlib.training import assign_folds
+    """Each clip's fold: stratified random folds, (GTZAN) folds that keep each artist in one, or
+    the published fault-filtered lists: test = fold 0, valid = VALIDATION, train = TRAIN_ONLY."""
+    from paperlib.training import TRAIN_ONLY, VALIDATION, assign_folds
 
     if config.split == "random":
         return assign_folds(prepared.labels, folds=config.folds, seed=config.seed)
+    if config.split == "fault-filtered":
+        from paperlib.splits import filtered_assignment
+
+        roles = filtered_assignment(prepared.tracks["track_id"].tolist(),
+                                    _fault_filtered_lists(config))
+        code = {"test": 0, "valid": VALIDATION, "train": TRAIN_ONLY}
+        unknown = sorted(set(roles) - set(code))
+        if unknown:
+            raise RuntimeError(f"{prepared.run.path} holds clips outside the fault-filtered lists: "
+                               "run notebook 01_data again with split: fault-filtered.")
+        return np.array([code[r] for r in roles])
     from paperlib import paths
     from paperlib.download import fetch_metadata
     from paperlib.splits import artist_folds, read_artist_index
@@ -114,7 +154,9 @@ class CrossValidation:
 
     @property
     def accuracy(self) -> float:
-        return float(np.mean(self.oof["genre"].argmax(1) == self.oof["label"]))
+        """On the held-out clips (every clip, except with the fault-filtered lists: the test clips)."""
+        rows = self.oof["fold"] >= 0
+        return float(np.mean(self.oof["genre"][rows].argmax(1) == self.oof["label"][rows]))
 
 
 def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool = True,
@@ -122,10 +164,11 @@ def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool =
     """Step 03: train (or resume) every fold and, if `final`, the all-clip model; save outputs."""
     from paperlib.training import cross_validate, out_of_fold
 
+    clip_folds = fold_assignment(prepared, config)
     cv = cross_validate(prepared.images, prepared.labels, config, prepared.run, progress=progress,
-                        final=final, folds=fold_assignment(prepared, config))
+                        final=final, folds=clip_folds)
     results = cv.folds
-    oof = out_of_fold(results, len(prepared.tracks))
+    oof = out_of_fold(results, clip_folds)
     oof["label"] = prepared.labels
     prepared.run.save_arrays(oof_name(config.pooling), **oof)
     if cv.final is not None:

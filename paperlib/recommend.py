@@ -78,7 +78,8 @@ def precision_at_k(vectors: np.ndarray, labels: np.ndarray, k: int) -> float:
 def precision_at_k_by_fold(fold_signatures: np.ndarray, clip_fold: np.ndarray, labels: np.ndarray,
                            k: int) -> float:
     """Genre precision@k with every query held out: fold model f embeds its held-out clips
-    (queries) and every other clip (database); the mean is over all queries of all folds."""
+    (queries) and every other clip (database); the mean is over all queries of all folds.
+    Clips with a negative `clip_fold` (never held out: a fixed train/valid split) are database only."""
     fold_signatures = np.asarray(fold_signatures)
     clip_fold = np.asarray(clip_fold)
     labels = np.asarray(labels)
@@ -88,7 +89,7 @@ def precision_at_k_by_fold(fold_signatures: np.ndarray, clip_fold: np.ndarray, l
     if clip_fold.shape != (n_clips,) or labels.shape != (n_clips,):
         raise ValueError(f"clip_fold and labels must have shape ({n_clips},), got "
                          f"{clip_fold.shape} and {labels.shape}.")
-    if clip_fold.min() < 0 or clip_fold.max() >= n_folds:
+    if clip_fold.max() != n_folds - 1:
         raise ValueError(f"clip_fold must hold folds 0..{n_folds - 1}, got {np.unique(clip_fold)}.")
     hits = []
     for fold in range(n_folds):
@@ -111,8 +112,9 @@ def chance_precision(labels: np.ndarray, *, clip_fold: np.ndarray | None = None)
         same = (labels[:, None] == labels[None, :]).sum(axis=1) - 1
         return float(np.mean(same / (len(labels) - 1)))
     clip_fold = np.asarray(clip_fold)
-    other = clip_fold[:, None] != clip_fold[None, :]
-    same = ((labels[:, None] == labels[None, :]) & other).sum(axis=1)
+    queries = clip_fold >= 0  # negative: never held out, never a query
+    other = clip_fold[queries, None] != clip_fold[None, :]
+    same = ((labels[queries, None] == labels[None, :]) & other).sum(axis=1)
     return float(np.mean(same / other.sum(axis=1)))
 
 

@@ -22,6 +22,9 @@ from paperlib.features import cut_tokens
 from paperlib.model import OUTPUTS, build_model, compile_model, explain, save_model
 
 DONE = "done.json"
+# Markers in a clip-fold array besides the folds 0..k-1 (the published fault-filtered split):
+VALIDATION = -2  # the fixed early-stopping set of every model; never held out
+TRAIN_ONLY = -3  # always trained on, never held out
 FOLD_PROCESS_BYTES = 1.2e9  # measured: a fold process with TensorFlow peaks near 1 GB
 FINAL = -1  # the "fold" of the model trained on every clip (for embeddings and `paperlib similar`)
 
@@ -103,8 +106,17 @@ def fold_dir(run: RunFolder, pooling: str, fold: int):
     return run.path / "cv" / pooling / ("final" if fold == FINAL else f"fold_{fold}")
 
 
+def fold_count(folds: np.ndarray) -> int:
+    """How many held-out folds a clip-fold array has (markers not counted)."""
+    return int(np.max(folds)) + 1
+
+
 def _fold_name(fold: int, config: Config) -> str:
-    return "final model" if fold == FINAL else f"fold {fold + 1}/{config.folds}"
+    if fold == FINAL:
+        return "final model"
+    if config.split == "fault-filtered":
+        return "test split"
+    return f"fold {fold + 1}/{config.folds}"
 
 
 def _epoch_bar(total: int, desc: str):
@@ -141,9 +153,13 @@ def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndar
     folder.mkdir(parents=True)
     everything = np.arange(len(labels))
     held_out = everything if fold == FINAL else np.flatnonzero(folds == fold)
-    pool = everything if fold == FINAL else np.flatnonzero(folds != fold)
-    fit, val = inner_split(pool, labels,
-                           fraction=config.validation_fraction, seed=config.seed + fold)
+    fixed_validation = np.flatnonzero(folds == VALIDATION)
+    pool = np.flatnonzero((folds != fold if fold != FINAL else True) & (folds != VALIDATION))
+    if fixed_validation.size:
+        fit, val = pool, fixed_validation
+    else:
+        fit, val = inner_split(pool, labels,
+                               fraction=config.validation_fraction, seed=config.seed + fold)
     keras.utils.set_random_seed(config.seed + fold)
     model = build_model(config, n_classes=int(labels.max()) + 1)
     compile_model(model, config)
@@ -224,7 +240,8 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
     """Run (or resume) every fold, then the final model, on (clips, n_mels, n_frames) images.
 
     Prints one line per fold. `final=False` skips the all-clip model (CVResults.final is None).
-    `folds` (each clip's fold) defaults to stratified random folds from the seed. On a CPU with
+    `folds` (each clip's fold, or a VALIDATION / TRAIN_ONLY marker) defaults to stratified random
+    folds from the seed. On a CPU with
     several cores, folds train side by side in separate processes (one TensorFlow thread each),
     which on a small CPU is faster than one fold using every core; on a GPU too.
     `only` trains just those folds (FINAL = -1 for the all-clip model) and returns None: a long
@@ -237,11 +254,12 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
     if folds is None:
         folds = assign_folds(labels, folds=config.folds, seed=config.seed)
     results: dict[int, FoldResult] = {}
-    wanted = [*range(config.folds), *([FINAL] if final else [])]
+    n_folds = fold_count(folds)
+    wanted = [*range(n_folds), *([FINAL] if final else [])]
     if only is not None:
         unknown = sorted(set(only) - set(wanted))
         if unknown:
-            raise ValueError(f"No fold(s) {unknown} in this run: folds are 0-{config.folds - 1}"
+            raise ValueError(f"No fold(s) {unknown} in this run: folds are 0-{n_folds - 1}"
                              f"{' and -1 (the final all-clip model)' if final else ''}.")
         wanted = [fold for fold in wanted if fold in only]
     for fold in wanted:
@@ -273,20 +291,29 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
             _report(result, config)
     if only is not None:
         return None
-    return CVResults([results[fold] for fold in range(config.folds)], results.get(FINAL))
+    return CVResults([results[fold] for fold in range(n_folds)], results.get(FINAL))
 
 
-def out_of_fold(results: list[FoldResult], n_clips: int) -> dict[str, np.ndarray]:
-    """Gather every fold's held-out outputs into arrays in clip order, plus each clip's fold."""
+def out_of_fold(results: list[FoldResult], clip_folds: np.ndarray) -> dict[str, np.ndarray]:
+    """Gather every fold's held-out outputs into arrays in clip order, plus each clip's fold.
+
+    Clips that no fold holds out (VALIDATION, TRAIN_ONLY) keep their marker as `fold` and zeros
+    as outputs: select evaluated rows with `held_out_rows`."""
     gathered: dict[str, np.ndarray] = {}
-    fold_of = np.full(n_clips, -1)
+    n_clips = len(clip_folds)
+    fold_of = np.where(np.asarray(clip_folds) < 0, clip_folds, -1)
     for result in results:
         fold_of[result.held_out] = result.fold
         for name, values in result.outputs.items():
             if name not in gathered:
                 gathered[name] = np.zeros((n_clips, *values.shape[1:]), dtype=values.dtype)
             gathered[name][result.held_out] = values
-    if (fold_of < 0).any():
-        raise ValueError(f"{int((fold_of < 0).sum())} clips have no held-out prediction.")
+    if (fold_of == -1).any():
+        raise ValueError(f"{int((fold_of == -1).sum())} clips have no held-out prediction.")
     gathered["fold"] = fold_of
     return gathered
+
+
+def held_out_rows(clip_folds: np.ndarray) -> np.ndarray:
+    """Which clips were held out by some fold (all of them, except with a fixed train/valid split)."""
+    return np.asarray(clip_folds) >= 0

@@ -5,16 +5,19 @@ import pytest
 
 from paperlib import paths
 from paperlib.config import make_config
+from paperlib.datasets import GENRES
 from paperlib.pipeline import fold_assignment, prepare_data
-from paperlib.splits import read_artist_index
+from paperlib.splits import read_artist_index, read_filtered_split
+from paperlib.training import TRAIN_ONLY, VALIDATION
 from tests.conftest import write_tone
 
 METADATA = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
 
 
 def test_split_values_are_checked():
-    with pytest.raises(ValueError, match="split='fault-filtered'.*not wired"):
+    with pytest.raises(ValueError, match="split='fault-filtered'.*only for GTZAN"):
         make_config(split="fault-filtered")
+    assert make_config(split="fault-filtered", dataset="gtzan", data_dir="x").split == "fault-filtered"
     with pytest.raises(ValueError, match="split='artist'.*synthetic"):
         make_config(split="artist")
     assert make_config(split="artist", dataset="gtzan", data_dir="x").split == "artist"
@@ -40,3 +43,25 @@ def test_artist_folds_keep_each_artist_in_one_fold(tmp_path, monkeypatch):
     assert set(np.unique(folds)) == {0, 1, 2}
     random = fold_assignment(prepared, config.replace(split="random", dataset="gtzan"))
     assert len(random) == len(folds)
+
+
+def test_fault_filtered_keeps_the_listed_clips_in_their_published_roles(tmp_path, monkeypatch):
+    if not METADATA.is_dir():
+        pytest.skip(f"no local metadata mirror at {METADATA}")
+    monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(tmp_path / "cache"))
+    lists = read_filtered_split(METADATA)
+    chosen = {role: [t for t in lists.index if lists[t] == role and t.startswith("blues")][:2]
+              for role in ("train", "valid", "test")}
+    unlisted = next(f"{g}.{i:05d}" for g in GENRES for i in range(100)
+                    if f"{g}.{i:05d}" not in lists.index)  # a faulty clip the lists leave out
+    root = tmp_path / "gtzan" / "genres"
+    for i, track in enumerate([*sum(chosen.values(), []), unlisted]):
+        write_tone(root / track.split(".")[0] / f"{track}.au", seconds=4.5, freq=200 + 20 * i)
+    config = make_config(dataset="gtzan", data_dir=str(root.parent), split="fault-filtered",
+                         metadata_url=METADATA.as_uri(), run_dir=str(tmp_path / "run"), workers=1)
+    prepared, report = prepare_data(config, progress=False)
+    assert unlisted in report.left_out and unlisted not in prepared.tracks["track_id"].tolist()
+    roles = dict(zip(prepared.tracks["track_id"], fold_assignment(prepared, config)))
+    assert [roles[t] for t in chosen["test"]] == [0, 0]
+    assert [roles[t] for t in chosen["valid"]] == [VALIDATION] * 2
+    assert [roles[t] for t in chosen["train"]] == [TRAIN_ONLY] * 2

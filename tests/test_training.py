@@ -4,7 +4,8 @@ import pytest
 from paperlib.artifacts import open_run
 from paperlib.config import make_config
 from paperlib.features import token_starts
-from paperlib.training import DONE, FINAL, assign_folds, cross_validate, fold_dir, inner_split, out_of_fold
+from paperlib.training import (DONE, FINAL, TRAIN_ONLY, VALIDATION, assign_folds, cross_validate,
+                               fold_dir, held_out_rows, inner_split, out_of_fold)
 
 
 def test_folds_are_stratified_and_deterministic():
@@ -48,7 +49,7 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
     run = open_run(config)
     cv = cross_validate(images, labels, config, run, progress=False)
     results = cv.folds
-    oof = out_of_fold(results, len(labels))
+    oof = out_of_fold(results, assign_folds(labels, folds=config.folds, seed=config.seed))
     assert oof["genre"].shape == (24, 3) and set(oof["fold"]) == {0, 1}
     assert np.allclose(oof["attention"].sum(1), 1, atol=1e-5)
     for k in (0, 1, FINAL):
@@ -75,3 +76,20 @@ def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
     b = cross_validate(images, labels, config.replace(run_dir=str(tmp_path / "b")),
                        open_run(config.replace(run_dir=str(tmp_path / "b"))), progress=False)
     assert np.allclose(a.folds[0].outputs["genre"], b.folds[0].outputs["genre"], atol=1e-6)
+
+
+def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
+    """The published fault-filtered split as a clip-fold array: one test fold, fixed validation."""
+    images, labels, config = tiny
+    config = config.replace(dataset="gtzan", data_dir="x", split="fault-filtered")
+    clip_folds = np.tile([0, VALIDATION, TRAIN_ONLY, TRAIN_ONLY], len(labels) // 4)
+    run = open_run(config)
+    cv = cross_validate(images, labels, config, run, progress=False, folds=clip_folds)
+    assert len(cv.folds) == 1
+    done = run.load_json("cv/attention/fold_0/done.json", "03")
+    assert (done["fit_clips"], done["validation_clips"], done["held_out_clips"]) == (12, 6, 6)
+    final = run.load_json("cv/attention/final/done.json", "03")
+    assert (final["fit_clips"], final["validation_clips"]) == (18, 6)
+    oof = out_of_fold(cv.folds, clip_folds)
+    assert held_out_rows(oof["fold"]).sum() == 6
+    assert (oof["fold"] == clip_folds).all() and not oof["genre"][clip_folds < 0].any()
