@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= default
+# TensorFlow build: cpu, or gpu (TensorFlow with CUDA) on a machine with an NVIDIA GPU.
+ACCELERATOR ?= cpu
 # Optional single-parameter overrides, e.g. `make reproduce DATASET=gtzan DATA_DIR=~/gtzan`.
 SET := $(if $(DATASET),--set dataset=$(DATASET)) $(if $(DATA_DIR),--set data_dir=$(DATA_DIR)) \
        $(if $(SEED),--set seed=$(SEED)) $(foreach p,$(PARAMS),--set $(p))
@@ -23,14 +25,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: venv reproduce notebooks test benchmark clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed-$(ACCELERATOR): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[cpu,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[$(ACCELERATOR),dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Genre Signatures)" >/dev/null
 	$(BIN)/python -c "import paperlib, keras, librosa, papermill"
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-$(ACCELERATOR)
 
 reproduce: venv
 	$(BIN)/paperlib reproduce --profile $(PROFILE) $(SET)

@@ -26,6 +26,15 @@ def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise AudioError(f"Audio file {path} does not exist.")
     try:
+        info = sf.info(str(path))
+    except Exception:
+        info = None
+    if info is not None and info.format == "RAW":  # libsndfile guessed: no audio header at all
+        raise AudioError(
+            f"Cannot decode {path}: it has no audio header (it would be read as headerless "
+            f"{info.samplerate} Hz {info.subtype} noise). The file is corrupt or not audio; "
+            "replace it or remove it from the folder.")
+    try:
         native_rate = sf.info(str(path)).samplerate
         audio, _ = sf.read(str(path), dtype="float32", always_2d=True)
         audio = audio.mean(axis=1)
@@ -36,7 +45,7 @@ def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
                 audio, native_rate = librosa.load(str(path), sr=None, mono=True)
         except Exception as exc:
             raise AudioError(
-                f"Cannot decode {path}: {type(exc).__name__}: {exc}. "
+                f"Cannot decode {path}: {type(exc).__name__}{': ' + str(exc) if str(exc) else ''}. "
                 "The file is corrupt or not audio; replace it or remove it from the folder."
             ) from None
     if audio.size == 0 or not np.all(np.isfinite(audio)):
