@@ -9,7 +9,6 @@ dataset fingerprint and the same result parameters but for `split`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -32,7 +31,10 @@ LOCATION_KEYS = frozenset({"data_dir", "metadata_url"})
 IGNORED_KEYS = RUNTIME_KEYS | LOCATION_KEYS | {"split"}
 ACCURACIES = ("oof_accuracy", "fold_accuracy_mean", "fold_accuracy_min", "fold_accuracy_max",
               "mfcc_logistic_accuracy", "mean_pool_oof_accuracy")
-COLUMNS = ("run", "split", "run_dir", "config_key", "clips", "folds", *ACCURACIES, "chance")
+COLUMNS = ("run", "split", "run_dir", "config_key", "clips", "held_out_clips", "folds", *ACCURACIES,
+           "chance")
+SPLIT_LABELS = {"random": "random folds", "artist": "artist folds",
+                "fault-filtered": "fault-filtered lists"}
 _MAKE_SAFE = re.compile(r"^[^\s\"'$`\\#]+$")  # an assignment that survives PARAMS="..." unquoted
 
 
@@ -45,10 +47,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _defaults() -> dict[str, Any]:
-    """Config's defaults, JSON-shaped (tuples as lists), for parameters an older manifest lacks."""
-    out = {f.name: f.default for f in dataclasses.fields(Config)
-           if f.default is not dataclasses.MISSING}
-    return json.loads(json.dumps(out))
+    """Config's defaults, JSON-shaped, for parameters an older manifest lacks (as `open_run` does:
+    a parameter added since a run was made counts at its default)."""
+    return json.loads(json.dumps(Config().result_params()))
 
 
 def run_split(manifest: dict[str, Any]) -> str:
@@ -82,6 +83,7 @@ def _row(run_dir: Path, manifest: dict[str, Any], metrics: dict[str, Any]) -> di
         "run": run_dir.name, "split": run_split(manifest), "run_dir": str(run_dir),
         "config_key": manifest.get("config_key"),
         "clips": (metrics.get("01_data") or {}).get("clips"),
+        "held_out_clips": cv.get("held_out_clips"),
         "folds": len(folds) if folds else cv.get("folds"),
         "oof_accuracy": number(cv.get("oof_accuracy")),
         "fold_accuracy_mean": sum(folds) / len(folds) if folds else number(cv.get("fold_accuracy_mean")),
@@ -167,8 +169,9 @@ def display_path(path: Path) -> str:
 
 def sibling_run_dir(comparison: SplitComparison, split: str) -> Path:
     """Where the run with `split` instead of the run's own should go: a started sibling with that
-    split if there is one, else `<name>-<split>` beside the run (for random, `<name>` without an
-    `-artist` suffix first), never a folder made with other parameters."""
+    split if there is one, else `<base>-<split>` beside the run, `<base>` being the run's name less
+    a `-<split>` suffix (for random, `<base>` itself first), never a folder made with other
+    parameters."""
     for path in comparison.pending:
         if run_split(_read_json(path / "manifest.json")) == split:
             return path
@@ -225,22 +228,27 @@ def comparison_table(comparison: SplitComparison) -> list[str]:
     from paperlib.book import md_escape
 
     table, drop = comparison.table, comparison.drop()
-    labels = {"oof_accuracy": "out-of-fold accuracy", "fold_accuracy_mean": "mean fold accuracy",
+    held_out = "out-of-fold accuracy"
+    if "fault-filtered" in table.index:
+        held_out = "held-out accuracy (out of fold; fault-filtered: the test list)"
+    labels = {"oof_accuracy": held_out, "fold_accuracy_mean": "mean fold accuracy",
               "fold_accuracy_min": "lowest fold", "fold_accuracy_max": "highest fold",
               "mfcc_logistic_accuracy": "MFCC baseline (logistic regression, same folds)",
-              "mean_pool_oof_accuracy": "mean pooling (ablation), out of fold",
-              "chance": "chance", "folds": "folds", "clips": "clips"}
+              "mean_pool_oof_accuracy": "mean pooling (ablation), held out",
+              "chance": "chance", "folds": "folds", "clips": "clips",
+              "held_out_clips": "held-out clips"}
+    counts = ("folds", "clips", "held_out_clips")
     shown = [k for k in labels if not table[k].isna().all()]
-    head = ["| | " + " | ".join(f"{md_escape(s)} folds (run {md_escape(r)})"
-                                for s, r in zip(table["split"], table["run"]))
-            + (" | random − artist |" if drop is not None else " |")]
-    head.append("|---|" + "---:|" * (len(table) + (drop is not None)))
+    lines = ["| | " + " | ".join(f"{md_escape(SPLIT_LABELS.get(s, s))} (run {md_escape(r)})"
+                                 for s, r in zip(table["split"], table["run"]))
+             + (" | random − artist |" if drop is not None else " |")]
+    lines.append("|---|" + "---:|" * (len(table) + (drop is not None)))
     for key in shown:
-        cells = [_fmt(v, count=key in ("folds", "clips")) for v in table[key]]
+        cells = [_fmt(v, count=key in counts) for v in table[key]]
         if drop is not None:
             cells.append(_signed(float(drop[key])) if key in drop.index else "")
-        head.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
-    return head
+        lines.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
+    return lines
 
 
 LEAKAGE = (
@@ -255,10 +263,38 @@ LEAKAGE = (
     "the leakage accounts for.")
 
 
+def drop_statement(comparison: SplitComparison) -> str:
+    """The drop from random to artist-grouped folds in one or two plain sentences."""
+    drop = comparison.drop()
+    if drop is None:
+        raise ValueError("Both random and artist-grouped folds are needed to state a drop.")
+    rand, art = comparison.table.loc["random"], comparison.table.loc["artist"]
+    oof = float(drop["oof_accuracy"])
+    if math.isnan(oof):
+        text = "One of the two runs recorded no out-of-fold accuracy, so no drop can be stated."
+    elif oof > 0:
+        text = (f"Keeping each artist in one fold lowers the out-of-fold accuracy from "
+                f"{rand['oof_accuracy']:.3f} to {art['oof_accuracy']:.3f}: a drop of {oof:.3f} "
+                f"({100 * oof:.1f} percentage points), what random folds gain by letting an artist "
+                "appear in both training and test (one run of each, so fold-to-fold noise is part "
+                "of it).")
+    elif oof < 0:
+        text = (f"Here the artist-grouped folds score higher than the random ones "
+                f"({art['oof_accuracy']:.3f} vs {rand['oof_accuracy']:.3f}, {-oof:.3f} more): "
+                "this comparison shows no accuracy inflated by artist leakage.")
+    else:
+        text = f"Both splits give the same out-of-fold accuracy ({rand['oof_accuracy']:.3f}): no drop."
+    mfcc = float(drop["mfcc_logistic_accuracy"])
+    if not math.isnan(mfcc):
+        text += (f" The MFCC baseline goes from {rand['mfcc_logistic_accuracy']:.3f} to "
+                 f"{art['mfcc_logistic_accuracy']:.3f} (random − artist = {mfcc:+.3f}).")
+    return text
+
+
 def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
     """`splits.md`: the leakage in plain words and, from `comparison`, both splits side by side with
-    the drop, or the one that ran and the command that runs the other. `parameters` are the run's
-    papermill parameters ({"profile": ..., "overrides": {...}}), reused in that command."""
+    the drop, or the split(s) run so far and the command that runs each missing one. `parameters`
+    are the run's papermill parameters ({"profile": ..., "overrides": {...}}), reused there."""
     from paperlib.book import md_escape
 
     name = _code(comparison.run_dir.name)
@@ -267,15 +303,15 @@ def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
            "beside it that share its dataset fingerprint and every result parameter but `split`.", ""]
     table = comparison.table
     if comparison.dataset != "gtzan":
+        paper = paths.runs_dir() / "paper"
+        artist = paper.parent / "paper-artist"
         out += ["## This run", "",
                 f"This run ({name}) uses the **{md_escape(comparison.dataset)}** dataset, which has "
                 "no artists: every clip is generated on its own, so there is no artist leakage to "
                 "measure, and artist-grouped folds apply to GTZAN only (the configuration refuses "
                 f"`split=artist` for this dataset). Its {md_escape(comparison.split)} folds gave:", "",
-                *comparison_table(comparison), ""]
-        paper = paths.runs_dir() / "paper"
-        artist = paper.parent / "paper-artist"
-        out += ["On GTZAN, the two runs side by side come from:", "", "```bash",
+                *comparison_table(comparison), "",
+                "On GTZAN, the two runs side by side come from:", "", "```bash",
                 "make reproduce PROFILE=paper",
                 f'make reproduce PROFILE=paper PARAMS="split=artist run_dir={display_path(artist)}"',
                 "```", "",
@@ -283,45 +319,25 @@ def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
                 "then shows this comparison."]
         return "\n".join(out) + "\n"
     if comparison.complete:
-        drop = comparison.drop()
-        random_row, artist_row = table.loc["random"], table.loc["artist"]
-        oof = float(drop["oof_accuracy"])
-        if math.isnan(oof):
-            verdict = "One of the two runs recorded no out-of-fold accuracy, so no drop can be stated."
-        elif oof > 0:
-            verdict = (f"Keeping each artist in one fold lowers the out-of-fold accuracy from "
-                       f"{random_row['oof_accuracy']:.3f} to {artist_row['oof_accuracy']:.3f}: a drop "
-                       f"of {oof:.3f} ({100 * oof:.1f} percentage points), the share of the random-fold "
-                       "accuracy that came from meeting an artist in both training and test.")
-        elif oof < 0:
-            verdict = (f"Here the artist-grouped folds score higher than the random ones "
-                       f"({artist_row['oof_accuracy']:.3f} vs {random_row['oof_accuracy']:.3f}, "
-                       f"{-oof:.3f} more): this run shows no accuracy inflated by artist leakage.")
-        else:
-            verdict = (f"Both splits give the same out-of-fold accuracy "
-                       f"({random_row['oof_accuracy']:.3f}): no drop.")
-        mfcc = float(drop["mfcc_logistic_accuracy"])
-        if not math.isnan(mfcc):
-            verdict += (f" The MFCC baseline changes from {random_row['mfcc_logistic_accuracy']:.3f} "
-                        f"to {artist_row['mfcc_logistic_accuracy']:.3f} (random − artist = {mfcc:+.3f}).")
-        out += ["## Both splits", "", *comparison_table(comparison), "", f"**{verdict}**", ""]
+        out += ["## Both splits", "", *comparison_table(comparison), "",
+                f"**{drop_statement(comparison)}**", ""]
         return "\n".join(out) + "\n"
-    missing = [s for s in ("random", "artist") if s not in table.index]
-    other = missing[0] if missing else "artist"
-    target = sibling_run_dir(comparison, other)
-    started = target in comparison.pending
-    command = reproduce_other_command(parameters, other, target)
-    out += ["## One split so far", "",
-            f"Only the **{md_escape(comparison.split)}** split has been run with these parameters "
-            f"(run {name}):", "", *comparison_table(comparison), ""]
-    if started:
-        out.append(f"Run folder {_code(display_path(target))} holds the {other} split but has no "
-                   "cross-validation results yet; finish it (finished folds are reused) with:")
-    else:
-        out.append(f"Run the **{other}** split as a sibling run folder, "
-                   f"{_code(display_path(target))} (a separate folder: this run's folder "
-                   "refuses other parameters), with:")
-    out += ["", "```bash", command, "```", "",
-            f"Then rebuild this book (`.venv/bin/paperlib book --run "
-            f"{display_path(comparison.run_dir)}`) to see both splits side by side."]
+    runs = [f"**{md_escape(s)}** (run {_code(r)})" for s, r in zip(table["split"], table["run"])]
+    out += ["## Not both splits yet", "",
+            (f"Only the {runs[0]} split has been run with these parameters:" if len(runs) == 1 else
+             f"These parameters have been run with the {', '.join(runs)} splits:"), "",
+            *comparison_table(comparison), ""]
+    for other in (s for s in ("random", "artist") if s not in table.index):
+        target = sibling_run_dir(comparison, other)
+        if target in comparison.pending:
+            out.append(f"Run folder {_code(display_path(target))} holds the {other} split but has "
+                       "no cross-validation results yet; finish it (finished folds are reused) with:")
+        else:
+            out.append(f"Run the **{other}** split as a sibling run folder, "
+                       f"{_code(display_path(target))} (a folder of its own: a run folder refuses "
+                       "other parameters), with:")
+        out += ["", "```bash", reproduce_other_command(parameters, other, target), "```", ""]
+    out.append(f"Then rebuild this book (`.venv/bin/paperlib book --run "
+               f"{display_path(comparison.run_dir)}`) to see random and artist-grouped folds side by "
+               "side.")
     return "\n".join(out) + "\n"

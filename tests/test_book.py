@@ -20,7 +20,7 @@ from paperlib.book import build_book, md_escape, read_run
 from paperlib.cli import main
 from paperlib.notebook_runner import notebook_names
 
-PAGES = ("intro", "paper", "reproduce", "claims", "references")
+PAGES = ("intro", "paper", "reproduce", "claims", "splits", "references")
 REPOSITORY = "https://github.com/genre-signatures/genre-signatures"
 AUDIO = re.compile(r'<audio[^>]*>\s*<source src="data:audio/mpeg;base64,([A-Za-z0-9+/=]*)"')
 
@@ -111,6 +111,17 @@ def test_claims_page_lists_every_recorded_verdict(book, book_run):
     summary = (f"{sum(total.values())} claims: {total['holds']} hold, {total['does not hold']} do "
                f"not hold, {total['not testable here']} not testable here")
     assert summary in text_of(page)
+
+
+@pytest.mark.slow
+def test_splits_page_shows_this_runs_folds(book, book_run):
+    site, _ = book
+    content = text_of((site / "splits.html").read_text())
+    assert "Random vs artist-grouped folds" in content and "Sturm" in content
+    cv = json.loads((book_run / "metrics.json").read_text())["03_cv_training"]
+    assert f"out-of-fold accuracy {cv['oof_accuracy']:.3f}" in content
+    if json.loads((book_run / "manifest.json").read_text())["config"]["dataset"] != "gtzan":
+        assert "artist-grouped folds apply to GTZAN only" in content
 
 
 @pytest.mark.slow
