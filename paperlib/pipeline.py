@@ -84,12 +84,27 @@ def prepare_data(config: Config, *, progress: bool = True) -> tuple[Prepared, Pr
     run.bind_dataset(dataset.fingerprint, dataset.root)
     images = extract_images(dataset, config, progress=progress)
     tracks = dataset.tracks.set_index("track_id").loc[images.track_ids].reset_index()
+    _refuse_empty_genres(dataset, tracks, images.skipped)
     run.save_table(TRACKS, tracks)
     run.save_arrays(FEATURES, track_ids=np.array(images.track_ids), images=images.images,
                     mfcc_stats=images.mfcc_stats)
     report = PreparationReport(dataset, images.skipped, images.cache_hit,
                                time.perf_counter() - start, left_out)
     return Prepared(run, tracks, images.images, images.mfcc_stats), report
+
+
+def _refuse_empty_genres(dataset: Dataset, usable: pd.DataFrame, skipped: dict[str, str]) -> None:
+    """A genre whose every file was skipped would vanish from the run: say which, and why."""
+    from paperlib.datasets import DatasetError
+
+    empty = sorted(set(dataset.tracks["genre"]) - set(usable["genre"]))
+    if empty:
+        examples = "; ".join(f"{t}: {skipped[t]}" for t in
+                             dataset.tracks.loc[dataset.tracks["genre"] == empty[0], "track_id"][:2]
+                             if t in skipped)
+        raise DatasetError(
+            f"No readable clip in genre folder(s) {empty} of {dataset.root}: every file was skipped "
+            f"(for example {examples}). Replace the files or remove the folder.")
 
 
 def load_prepared(config: Config) -> Prepared:

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from paperlib import paths
 from paperlib.session import configure_environment
+
+# The public GTZAN metadata files, mirrored beside the project (../shared); tests skip without it.
+METADATA = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import serving
+from tests.conftest import METADATA, serving
 
 from paperlib import download as dl
-from paperlib import paths
 from paperlib.cli import main
 
 
@@ -257,7 +256,7 @@ def test_a_damaged_archive_is_a_clear_error(tmp_path):
 
 
 def test_metadata_constants_match_sources():
-    sources = paths.project_root().parent / "shared" / "data" / "gtzan-metadata" / "SOURCES.md"
+    sources = METADATA / "SOURCES.md"
     if not sources.is_file():
         pytest.skip(f"{sources} is absent")
     text = sources.read_text()
@@ -271,7 +270,7 @@ def test_metadata_constants_match_sources():
 
 @pytest.fixture
 def metadata_mirror():
-    folder = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
+    folder = METADATA
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
     return folder

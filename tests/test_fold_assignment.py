@@ -3,15 +3,13 @@
 import numpy as np
 import pytest
 
-from paperlib import paths
 from paperlib.config import make_config
 from paperlib.datasets import GENRES
 from paperlib.pipeline import fold_assignment, prepare_data
 from paperlib.splits import read_artist_index, read_filtered_split
 from paperlib.training import TRAIN_ONLY, VALIDATION
-from tests.conftest import write_tone
+from tests.conftest import METADATA, write_tone
 
-METADATA = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
 
 
 def test_split_values_are_checked():

@@ -10,6 +10,7 @@ and 02 and 03 work on the result. The tests below check the numbers each noteboo
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -18,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from paperlib.datasets import GENRES
+from tests.conftest import METADATA
 
 CLIPS_PER_GENRE = 6
 WRITTEN = CLIPS_PER_GENRE * len(GENRES)  # .au files written, the bad one included
@@ -49,25 +51,31 @@ def write_gtzan_folder(folder, clips) -> list:
     return sorted(folder.glob("genres/*/*.au"))
 
 
+@contextlib.contextmanager
+def synthetic_source(root):
+    """Data, runs and a fresh token cache under `root` (so 01 decodes the files written here
+    instead of reading an earlier run's images); yields the synthetic dataset's folder."""
+    from paperlib.datasets.synthetic import write_synthetic
+    from paperlib.session import configure_environment
+
+    with pytest.MonkeyPatch.context() as patch:
+        configure_environment()
+        for name, folder in (("DATA", "synthetic"), ("RUNS", "runs"), ("CACHE", "cache")):
+            patch.setenv(f"GENRE_SIGNATURES_{name}", str(root / folder))
+        yield write_synthetic(seed=7, clips_per_genre=CLIPS_PER_GENRE, sample_rate=22050,
+                              seconds=30.0, workers=0, progress=False)
+
+
 @pytest.fixture(scope="module")
 def gtzan_run(tmp_path_factory):
     """Notebooks 01-03 run once on the .au folder: a dict with the run folder, the executed
     notebooks, the data folder, the written files and the track ids of the good ones."""
-    from paperlib.datasets.synthetic import write_synthetic
     from paperlib.notebook_runner import run_notebooks
-    from paperlib.session import configure_environment
 
     if "AU" not in sf.available_formats():
         pytest.skip("this libsndfile cannot write AU files")
     root = tmp_path_factory.mktemp("gtzan_layout")
-    with pytest.MonkeyPatch.context() as patch:
-        configure_environment()
-        patch.setenv("GENRE_SIGNATURES_DATA", str(root / "synthetic"))
-        patch.setenv("GENRE_SIGNATURES_RUNS", str(root / "runs"))
-        # a fresh token cache, so 01 decodes the .au files instead of reading an earlier run's images
-        patch.setenv("GENRE_SIGNATURES_CACHE", str(root / "cache"))
-        source = write_synthetic(seed=7, clips_per_genre=CLIPS_PER_GENRE, sample_rate=22050,
-                                 seconds=30.0, workers=0, progress=False)
+    with synthetic_source(root) as source:
         clips = {}
         for genre in GENRES:
             for wav in sorted((source / "genres_original" / genre).glob("*.wav")):
@@ -196,29 +204,20 @@ def test_an_au_file_of_pure_garbage_is_refused(tmp_path):
         load_clip(path, sample_rate=22050, clip_seconds=30.0, min_clip_seconds=4.0)
 
 
-METADATA = __import__("paperlib.paths", fromlist=["x"]).project_root().parent / "shared" / "data" / "gtzan-metadata"
 
 
 @pytest.fixture(scope="module")
 def fault_filtered_run(tmp_path_factory):
     """All eight notebooks with split: fault-filtered on synthetic clips named after listed GTZAN
     tracks (per genre two of each list) plus one clip the lists leave out."""
-    from paperlib.datasets.synthetic import write_synthetic
     from paperlib.notebook_runner import run_notebooks
-    from paperlib.session import configure_environment
     from paperlib.splits import read_filtered_split
 
     if not METADATA.is_dir():
         pytest.skip(f"no local metadata mirror at {METADATA}")
     lists = read_filtered_split(METADATA)
     root = tmp_path_factory.mktemp("fault_filtered")
-    with pytest.MonkeyPatch.context() as patch:
-        configure_environment()
-        patch.setenv("GENRE_SIGNATURES_DATA", str(root / "synthetic"))
-        patch.setenv("GENRE_SIGNATURES_RUNS", str(root / "runs"))
-        patch.setenv("GENRE_SIGNATURES_CACHE", str(root / "cache"))
-        source = write_synthetic(seed=7, clips_per_genre=CLIPS_PER_GENRE, sample_rate=22050,
-                                 seconds=30.0, workers=0, progress=False)
+    with synthetic_source(root) as source:
         roles = {}
         for genre in GENRES:
             listed = [t for t in lists.index if t.startswith(genre + ".")]

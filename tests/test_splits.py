@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import METADATA
+
 from paperlib.datasets import GENRES
-from paperlib.paths import project_root
 from paperlib.splits import (
     UNUSED,
     artist_folds,
@@ -17,7 +18,6 @@ from paperlib.splits import (
     read_filtered_split,
 )
 
-METADATA = project_root().parent / "shared" / "data" / "gtzan-metadata"
 GTZAN_IDS = [f"{genre}.{number:05d}" for genre in GENRES for number in range(100)]
 GTZAN_LABELS = np.repeat(np.arange(len(GENRES)), 100)
 

@@ -53,3 +53,19 @@ def test_nothing_usable_is_an_error(gtzan_like):
         warnings.simplefilter("ignore")
         with pytest.raises(AudioError, match="No usable clip"):
             extract_images(load_dataset(config), config, progress=False)
+
+
+def test_a_genre_with_no_readable_file_is_named(gtzan_like, tmp_path):
+    from paperlib.datasets import DatasetError
+    from paperlib.pipeline import prepare_data
+
+    for path in (gtzan_like / "rock").glob("*.au"):
+        path.write_bytes(b"junk")
+    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1,
+                         run_dir=str(tmp_path / "run"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(DatasetError, match=r"No readable clip in genre folder\(s\) \['rock'\].*"
+                                               r"rock.00000: Cannot decode"):
+            prepare_data(config, progress=False)
+    assert not (tmp_path / "run" / "features.npz").exists()
