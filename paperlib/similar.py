@@ -64,10 +64,11 @@ def similar_to_file(path: str | Path, run: RunFolder | str | Path, *, k: int = 5
     """The k pieces of `run` whose final-model signatures are nearest to the file's signature."""
     from paperlib.audio import fit_to_clip, read_audio
     from paperlib.datasets import GENRES
-    from paperlib.features import cut_tokens, log_mel_db, to_grayscale, token_seconds
+    from paperlib.features import cut_tokens, log_mel_db, token_seconds
     from paperlib.model import explain, load_model
     from paperlib.pipeline import TRACKS, load_final
     from paperlib.recommend import nearest
+    from paperlib.spectrogram_images import image_like_source
 
     if not isinstance(run, RunFolder):
         run = open_existing_run(run)
@@ -90,7 +91,7 @@ def similar_to_file(path: str | Path, run: RunFolder | str | Path, *, k: int = 5
                        min_clip_seconds=config.min_clip_seconds, name=str(path))
     offset_s = max(0, (len(audio) - config.clip_samples) // 2) / config.sample_rate
 
-    image = to_grayscale(log_mel_db(clip, config))
+    image = image_like_source(log_mel_db(clip, config), config)  # as the model was trained
     outputs = explain(load_model(model_path), cut_tokens(image[None], config))
     indices, distances = nearest(outputs["signature"], database, k)
     neighbours = pd.DataFrame({

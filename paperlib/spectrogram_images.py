@@ -112,3 +112,16 @@ def read_png(path: str | Path, config: Config) -> np.ndarray:
     plot = Image.fromarray(pixels[rows, cols]).convert("L")
     plot = plot.resize((config.n_frames, config.n_mels), Image.Resampling.BILINEAR)
     return np.ascontiguousarray(np.asarray(plot, dtype=np.uint8)[::-1])
+
+
+def image_like_source(db: np.ndarray, config: Config) -> np.ndarray:
+    """The uint8 image the run's model was trained on for a log-mel image `db`: the audio path's
+    grayscale, or with `source: images` the same drawn as Kaggle's PNG and read back."""
+    import tempfile
+
+    from paperlib.features import to_grayscale
+
+    if config.source != "images":
+        return to_grayscale(db)
+    with tempfile.TemporaryDirectory() as tmp:
+        return read_png(render_png(db, Path(tmp) / "query.png", config), config)

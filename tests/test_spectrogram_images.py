@@ -104,3 +104,14 @@ def test_images_source_without_the_images_folder_says_what_to_do(tmp_path):
 def test_images_source_is_refused_for_the_synthetic_dataset():
     with pytest.raises(ValueError, match="source='images' is invalid"):
         make_config(source="images")
+
+
+def test_a_query_is_imaged_as_the_run_was_trained(pattern):
+    from paperlib.spectrogram_images import image_like_source
+
+    config, db = pattern
+    assert (image_like_source(db, config) == to_grayscale(db)).all()
+    images_config = config.replace(dataset="gtzan", data_dir="x", source="images")
+    drawn = image_like_source(db, images_config)
+    assert drawn.shape == (config.n_mels, config.n_frames) and not (drawn == to_grayscale(db)).all()
+    assert np.corrcoef(drawn.astype(float).ravel(), to_grayscale(db).astype(float).ravel())[0, 1] > 0.75
