@@ -2,8 +2,8 @@
 
 Run: `.venv/bin/python benchmarks/bench_folds.py [--profile paper] [--clips 1000] [--epochs 2]
 [--folds 2]`. Trains `--folds` folds for `--epochs` epochs through `training.cross_validate`
-(processes, or one after another on a GPU, exactly as a run does), then scales the wall time to the
-profile's folds, final model, ablation and epochs. Early stopping is ignored, so the estimate is an
+(in processes, on a GPU too, exactly as a run does), then scales the wall time to the profile's
+folds, final model, the ablation's folds and epochs. Early stopping is ignored, so the estimate is an
 upper bound. Works with any Keras backend (`KERAS_BACKEND=jax` on a GPU machine). Prints a table.
 """
 
@@ -47,11 +47,13 @@ def main() -> None:
         cross_validate(images, labels, config, open_run(config), progress=False,
                        only=list(range(args.folds)))
         wall = time.perf_counter() - start
-    trainings = (profile.folds + profile.folds / (profile.folds - 1)) * (2 if profile.ablation else 1)
+    # the folds, the final model (every clip: folds/(folds-1) of a fold's) and the ablation's folds
+    trainings = (profile.folds + profile.folds / (profile.folds - 1)
+                 + (profile.folds if profile.ablation else 0))
     estimate = wall / args.folds * trainings * profile.epochs / args.epochs
     print(f"backend {keras.backend.backend()}, GPU {gpu_available()}, {args.clips} clips, "
           f"{args.folds} folds x {args.epochs} epochs measured; profile {args.profile}: "
-          f"{profile.folds} folds + final{' + ablation' if profile.ablation else ''}, "
+          f"{profile.folds} folds + final{' + ablation folds' if profile.ablation else ''}, "
           f"{profile.epochs} epochs")
     print(f"{'measure':<44} {'value':>10}  unit")
     print(f"{'measured wall time':<44} {wall:>10.1f}  s")

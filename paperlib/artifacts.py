@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib import paths
-from paperlib.config import Config
+from paperlib.config import Config, recorded_params
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.json"
@@ -148,16 +148,22 @@ class RunFolder:
     def manifest(self) -> dict[str, Any]:
         return json.loads(self.file(MANIFEST).read_text()) if self.has(MANIFEST) else {}
 
-    def bind_dataset(self, fingerprint: str, root: Path) -> None:
-        """Record the dataset's fingerprint, refusing a folder made from other data."""
-        manifest = self.manifest()
-        known = manifest.get("dataset_fingerprint")
+    def check_dataset(self, fingerprint: str) -> None:
+        """Refuse data other than the data this run folder was made from."""
+        known = self.manifest().get("dataset_fingerprint")
         if known and known != fingerprint:
             raise RunFolderError(
                 f"Run folder {self.path} was made from other data (fingerprint {known[:12]}, "
                 f"now {fingerprint[:12]}). Use another run_dir, or delete the folder to start again."
             )
+
+    def bind_dataset(self, fingerprint: str, root: Path, *, source: str | None = None) -> None:
+        """Record the dataset's fingerprint (and, when a split list kept some of its clips, the
+        whole folder's `source` fingerprint), refusing a folder made from other data."""
+        self.check_dataset(fingerprint)
+        manifest = self.manifest()
         manifest["dataset_fingerprint"] = fingerprint
+        manifest["source_fingerprint"] = source or fingerprint
         manifest["dataset_root"] = str(root)
         self._write_manifest(manifest)
 
@@ -188,14 +194,11 @@ def open_run(config: Config, *, create: bool = True) -> RunFolder:
     manifest = run.manifest()
     if manifest:
         if manifest.get("config_key") != config.key():
-            stored = manifest.get("config", {})
-            now = config.result_params()
-            defaults = Config().result_params()
-            # a parameter added to the code since the run was made, at its default, changes nothing
+            stored = recorded_params(manifest.get("config", {}))
+            now = json.loads(json.dumps(config.result_params()))
             diff = {k: (stored.get(k), now.get(k)) for k in sorted(set(stored) | set(now))
-                    if stored.get(k) != now.get(k)
-                    and not (k not in stored and now.get(k) == defaults.get(k))}
-            if not diff:
+                    if stored.get(k) != now.get(k)}
+            if not diff:  # only parameters added since the run, at their defaults
                 run._write_manifest(manifest)
                 return run
             changes = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())

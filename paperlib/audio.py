@@ -35,7 +35,7 @@ def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
             f"{info.samplerate} Hz {info.subtype} noise). The file is corrupt or not audio; "
             "replace it or remove it from the folder.")
     try:
-        native_rate = sf.info(str(path)).samplerate
+        native_rate = info.samplerate if info is not None else sf.info(str(path)).samplerate
         audio, _ = sf.read(str(path), dtype="float32", always_2d=True)
         audio = audio.mean(axis=1)
     except Exception:  # not a format libsndfile reads: let librosa try its other decoders

@@ -14,8 +14,11 @@ def mfcc_logistic_oof(stats: np.ndarray, labels: np.ndarray, folds: np.ndarray) 
 
     n_classes = int(labels.max()) + 1
     probs = np.zeros((len(labels), n_classes))
-    for fold in np.unique(folds[folds >= 0]):  # negative: never held out (training.VALIDATION...)
-        train, test = folds != fold, folds == fold
+    from paperlib.training import VALIDATION
+
+    for fold in np.unique(folds[folds >= 0]):  # negative markers: never held out
+        # like the CNN: a fixed validation set (fault-filtered "valid") is not trained on
+        train, test = (folds != fold) & (folds != VALIDATION), folds == fold
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, C=1.0))
         model.fit(stats[train], labels[train])
         probs[np.ix_(test, model.classes_)] = model.predict_proba(stats[test])

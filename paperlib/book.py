@@ -120,11 +120,13 @@ def check_same_run(notebooks: dict[str, Path], manifest: dict[str, Any]) -> dict
                          f"run's manifest records profile {manifest.get('profile')!r}.")
     from paperlib.config import load_profile
 
-    key = load_profile(shared["profile"], **shared["overrides"]).key()
-    if manifest.get("config_key") != key:
-        raise ValueError(f"The notebooks' parameters {common} give configuration {key}, but the run's "
-                         f"manifest records configuration {manifest.get('config_key')}: the notebooks "
-                         "belong to another run (or the profile changed since the run).")
+    from paperlib.config import recorded_params
+
+    config = load_profile(shared["profile"], **shared["overrides"])
+    if recorded_params(manifest.get("config", {})) != json.loads(json.dumps(config.result_params())):
+        raise ValueError(f"The notebooks' parameters {common} give configuration {config.key()}, but "
+                         f"the run's manifest records configuration {manifest.get('config_key')}: the "
+                         "notebooks belong to another run (or the profile changed since the run).")
     return shared
 
 

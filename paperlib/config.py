@@ -136,6 +136,12 @@ class Config:
         return make_config(**{**self.to_dict(), **changes})
 
 
+def recorded_params(stored: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's result parameters, with each parameter added to the code since the run was
+    made at its default (the code then behaved as the default does)."""
+    return {**json.loads(json.dumps(Config().result_params())), **stored}
+
+
 def _check(ok: bool, name: str, value: Any, expected: str) -> None:
     if not ok:
         raise ValueError(f"Parameter {name}={value!r} is invalid: expected {expected}.")

@@ -47,6 +47,7 @@ class PreparationReport:
     cache_hit: bool
     seconds: float
     left_out: dict[str, str]  # clips the split leaves out (fault-filtered), with the reason
+    missing_listed: list[str]  # listed clips that are not in the data folder (fault-filtered)
 
 
 def _fault_filtered_lists(config: Config) -> pd.Series:
@@ -59,13 +60,18 @@ def _fault_filtered_lists(config: Config) -> pd.Series:
     return read_filtered_split(files["train_filtered.txt"].parent)
 
 
-def _apply_split_lists(dataset: Dataset, config: Config) -> tuple[Dataset, dict[str, str]]:
-    """With split: fault-filtered, only the clips in the published lists (the rest are faulty)."""
+def _apply_split_lists(dataset: Dataset,
+                       config: Config) -> tuple[Dataset, dict[str, str], list[str]]:
+    """With split: fault-filtered, only the clips in the published lists (the rest are faulty);
+    also the listed clips the folder lacks."""
     if config.split != "fault-filtered":
-        return dataset, {}
-    from paperlib.datasets import fingerprint
+        return dataset, {}, []
+    import hashlib
+
+    from paperlib.splits import missing_from_dataset
 
     listed = _fault_filtered_lists(config)
+    missing = missing_from_dataset(dataset.tracks["track_id"].tolist(), listed)
     keep = dataset.tracks["track_id"].isin(listed.index)
     left_out = {t: "not in the fault-filtered lists (a repeated, mislabelled or distorted clip)"
                 for t in dataset.tracks.loc[~keep, "track_id"]}
@@ -73,23 +79,27 @@ def _apply_split_lists(dataset: Dataset, config: Config) -> tuple[Dataset, dict[
         raise ValueError(f"No clip of {dataset.root} is in the fault-filtered lists: are these "
                          "GTZAN's clips with their names (blues.00000 ...)? Use split: random.")
     tracks = dataset.tracks[keep].reset_index(drop=True)
-    return Dataset(dataset.root, tracks, fingerprint(dataset.root, tracks)), left_out
+    kept = hashlib.sha256("\0".join([dataset.fingerprint, *tracks["track_id"]]).encode()).hexdigest()
+    return (Dataset(dataset.root, tracks, kept, source_fingerprint=dataset.fingerprint), left_out,
+            missing)
 
 
 def prepare_data(config: Config, *, progress: bool = True) -> tuple[Prepared, PreparationReport]:
     """Step 01: load (or generate) the dataset, extract tokens (cached), save them to the run."""
     start = time.perf_counter()
     run = open_run(config)
-    dataset, left_out = _apply_split_lists(load_dataset(config, progress=progress), config)
-    run.bind_dataset(dataset.fingerprint, dataset.root)
+    dataset, left_out, missing = _apply_split_lists(load_dataset(config, progress=progress), config)
+    run.check_dataset(dataset.fingerprint)
     images = extract_images(dataset, config, progress=progress)
     tracks = dataset.tracks.set_index("track_id").loc[images.track_ids].reset_index()
     _refuse_empty_genres(dataset, tracks, images.skipped)
+    # bound only now: data refused above can be fixed and read again into the same run folder
+    run.bind_dataset(dataset.fingerprint, dataset.root, source=dataset.source_fingerprint)
     run.save_table(TRACKS, tracks)
     run.save_arrays(FEATURES, track_ids=np.array(images.track_ids), images=images.images,
                     mfcc_stats=images.mfcc_stats)
     report = PreparationReport(dataset, images.skipped, images.cache_hit,
-                               time.perf_counter() - start, left_out)
+                               time.perf_counter() - start, left_out, missing)
     return Prepared(run, tracks, images.images, images.mfcc_stats), report
 
 
@@ -144,11 +154,7 @@ def fold_assignment(prepared: Prepared, config: Config) -> np.ndarray:
 
         roles = filtered_assignment(prepared.tracks["track_id"].tolist(),
                                     _fault_filtered_lists(config))
-        code = {"test": 0, "valid": VALIDATION, "train": TRAIN_ONLY}
-        unknown = sorted(set(roles) - set(code))
-        if unknown:
-            raise RuntimeError(f"{prepared.run.path} holds clips outside the fault-filtered lists: "
-                               "run notebook 01_data again with split: fault-filtered.")
+        code = {"test": 0, "valid": VALIDATION, "train": TRAIN_ONLY}  # 01 kept listed clips only
         return np.array([code[r] for r in roles])
     from paperlib import paths
     from paperlib.download import fetch_metadata
@@ -170,7 +176,9 @@ class CrossValidation:
     @property
     def accuracy(self) -> float:
         """On the held-out clips (every clip, except with the fault-filtered lists: the test clips)."""
-        rows = self.oof["fold"] >= 0
+        from paperlib.training import held_out_rows
+
+        rows = held_out_rows(self.oof["fold"])
         return float(np.mean(self.oof["genre"][rows].argmax(1) == self.oof["label"][rows]))
 
 

@@ -79,18 +79,26 @@ def precision_at_k_by_fold(fold_signatures: np.ndarray, clip_fold: np.ndarray, l
                            k: int) -> float:
     """Genre precision@k with every query held out: fold model f embeds its held-out clips
     (queries) and every other clip (database); the mean is over all queries of all folds.
-    Clips with a negative `clip_fold` (never held out: a fixed train/valid split) are database only."""
+    Clips with a negative `clip_fold` (never held out: a fixed train/valid split) are database only.
+    Features nothing was trained on (clips, dim) serve every fold alike."""
+    from paperlib.training import TRAIN_ONLY, VALIDATION
+
     fold_signatures = np.asarray(fold_signatures)
     clip_fold = np.asarray(clip_fold)
     labels = np.asarray(labels)
+    if fold_signatures.ndim == 2:
+        n_folds = int(clip_fold.max()) + 1
+        fold_signatures = np.broadcast_to(fold_signatures, (n_folds, *fold_signatures.shape))
     if fold_signatures.ndim != 3:
         raise ValueError(f"fold_signatures must be (folds, clips, dim), got {fold_signatures.shape}.")
     n_folds, n_clips, _ = fold_signatures.shape
     if clip_fold.shape != (n_clips,) or labels.shape != (n_clips,):
         raise ValueError(f"clip_fold and labels must have shape ({n_clips},), got "
                          f"{clip_fold.shape} and {labels.shape}.")
-    if clip_fold.max() != n_folds - 1:
-        raise ValueError(f"clip_fold must hold folds 0..{n_folds - 1}, got {np.unique(clip_fold)}.")
+    found = set(np.unique(clip_fold).tolist())
+    if not set(range(n_folds)) <= found <= set(range(n_folds)) | {VALIDATION, TRAIN_ONLY}:
+        raise ValueError(f"clip_fold must hold folds 0..{n_folds - 1} (and the VALIDATION / "
+                         f"TRAIN_ONLY markers), got {sorted(found)}.")
     hits = []
     for fold in range(n_folds):
         queries = np.flatnonzero(clip_fold == fold)

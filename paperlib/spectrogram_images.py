@@ -5,8 +5,9 @@ Kaggle's copy of GTZAN holds, beside `genres_original/`, a folder `images_origin
 low frequencies at the bottom, the plot area framed by white margins. The paper's 217-row tokens are
 that plot area. Here the plot area is found from the pixels (everything not white), converted to
 grayscale, turned low-frequency-first like the audio path's images, and resampled to the run's
-(n_mels, n_frames) so the same 10 tokens are cut. `render_png` draws such a PNG from a log-mel image;
-the tests use it on synthetic clips.
+(n_mels, n_frames) so the same 10 tokens are cut. `render_png` draws a PNG like those from a log-mel
+image (an approximation: Kaggle's exact rendering is not published); the tests use it on synthetic
+clips, and `paperlib similar` on a query file of a `source: images` run.
 """
 
 from __future__ import annotations
@@ -60,23 +61,19 @@ def image_paths(genre_root: Path, track_ids: list[str], genres: list[str]) -> li
 def render_png(db: np.ndarray, path: str | Path, config: Config) -> Path:
     """Draw a log-mel image (dB, low frequencies first) as Kaggle did: 432 x 288, colour, axes off."""
     import librosa.display
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig = plt.figure(figsize=(KAGGLE_SIZE[0] / 100, KAGGLE_SIZE[1] / 100), dpi=100)
-    try:
-        ax = fig.add_subplot()
-        # rows drawn evenly by mel band (librosa's mel axis would warp them: symlog above 1 kHz)
-        librosa.display.specshow(db, sr=config.sample_rate, hop_length=config.hop_length,
-                                 ax=ax, cmap="magma")
-        ax.set_axis_off()
-        fig.savefig(path, dpi=100)
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(KAGGLE_SIZE[0] / 100, KAGGLE_SIZE[1] / 100), dpi=100)
+    FigureCanvasAgg(fig)  # no pyplot: the caller's backend and figures are left alone
+    ax = fig.add_subplot()
+    # rows drawn evenly by mel band (librosa's mel axis would warp them: symlog above 1 kHz)
+    librosa.display.specshow(db, sr=config.sample_rate, hop_length=config.hop_length, ax=ax,
+                             cmap="magma")
+    ax.set_axis_off()
+    fig.savefig(path, dpi=100)
     return path
 
 
@@ -115,8 +112,9 @@ def read_png(path: str | Path, config: Config) -> np.ndarray:
 
 
 def image_like_source(db: np.ndarray, config: Config) -> np.ndarray:
-    """The uint8 image the run's model was trained on for a log-mel image `db`: the audio path's
-    grayscale, or with `source: images` the same drawn as Kaggle's PNG and read back."""
+    """The uint8 image the run's model expects for a log-mel image `db`: the audio path's
+    grayscale, or with `source: images` `db` drawn by `render_png` and read back, an approximation
+    of Kaggle's PNGs (their exact rendering is not published)."""
     import tempfile
 
     from paperlib.features import to_grayscale

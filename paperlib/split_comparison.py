@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from paperlib import paths
-from paperlib.config import RUNTIME_KEYS, SPLITS, Config
+from paperlib.config import RUNTIME_KEYS, SPLITS, recorded_params
 
 STEP = "03_cv_training"  # the notebook whose metrics.json entry holds the cross-validation numbers
 PAGE = "splits"  # the book page (splits.md)
@@ -46,29 +46,28 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _defaults() -> dict[str, Any]:
-    """Config's defaults, JSON-shaped, for parameters an older manifest lacks (as `open_run` does:
-    a parameter added since a run was made counts at its default)."""
-    return json.loads(json.dumps(Config().result_params()))
-
-
 def run_split(manifest: dict[str, Any]) -> str:
     """The run's `split` (a manifest from before `split` existed: the default, random folds)."""
-    return str({**_defaults(), **(manifest.get("config") or {})}.get("split"))
+    return str(recorded_params(manifest.get("config") or {}).get("split"))
 
 
 def compared_params(manifest: dict[str, Any]) -> dict[str, Any]:
     """The result parameters two sibling runs must share: all but split, runtime and location
     keys; a parameter missing from an older manifest counts at its default."""
-    config = {**_defaults(), **json.loads(json.dumps(manifest.get("config") or {}))}
+    config = recorded_params(manifest.get("config") or {})
     return {k: v for k, v in config.items() if k not in IGNORED_KEYS}
+
+
+def _source(manifest: dict[str, Any]) -> str | None:
+    """The fingerprint of the whole data folder (fault-filtered runs keep only some of its clips)."""
+    return manifest.get("source_fingerprint") or manifest.get("dataset_fingerprint")
 
 
 def is_sibling(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
     """Whether `other` is the same run as `manifest` but for (possibly) its split: same dataset
     fingerprint (both known) and the same compared parameters."""
-    fingerprint = manifest.get("dataset_fingerprint")
-    return (bool(fingerprint) and other.get("dataset_fingerprint") == fingerprint
+    fingerprint = _source(manifest)
+    return (bool(fingerprint) and _source(other) == fingerprint
             and compared_params(other) == compared_params(manifest))
 
 

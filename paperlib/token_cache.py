@@ -24,7 +24,7 @@ from paperlib.datasets import Dataset
 from paperlib.features import N_MFCC, TOP_DB, log_mel_db, mfcc_statistics, to_grayscale
 from paperlib.parallel import parallel_map
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: headerless files are refused (version 1 read them as noise)
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,11 @@ class TokenImages:
 
 
 def feature_key(config: Config) -> str:
-    params = {k: getattr(config, k) for k in ("sample_rate", "clip_seconds", "min_clip_seconds",
-                                              "n_mels", "n_fft", "hop_length", "source")}
+    params = {k: getattr(config, k) for k in
+              ("sample_rate", "clip_seconds", "min_clip_seconds", "n_mels", "n_fft", "hop_length")}
     params.update(top_db=TOP_DB, n_mfcc=N_MFCC, version=FEATURE_VERSION)
+    if config.source != "audio":
+        params["source"] = config.source
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -49,12 +51,12 @@ def cache_file(dataset: Dataset, config: Config) -> Path:
     return paths.cache_dir() / "tokens" / f"{dataset.fingerprint[:16]}-{feature_key(config)}.npz"
 
 
-def _features_of(paths: tuple[Path, Path | None], *, config: Config) -> tuple[tuple | None, str | None]:
+def _features_of(files: tuple[Path, Path | None], *, config: Config) -> tuple[tuple | None, str | None]:
     """(image, MFCC statistics) of one clip, or None and why it cannot be used. With `source:
     images` the image comes from the clip's PNG; the audio is still read (baseline, listening)."""
     from paperlib.spectrogram_images import ImageError, read_png
 
-    audio_path, image_path = paths
+    audio_path, image_path = files
     if config.source == "images" and image_path is None:
         return None, (f"no spectrogram image for {audio_path.name} in Kaggle's images_original "
                       "(source: images); the clip is left out")

@@ -8,8 +8,13 @@ stopping) and predicts its held-out clips. A fold's files land in `cv/<pooling>/
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +116,49 @@ def fold_count(folds: np.ndarray) -> int:
     return int(np.max(folds)) + 1
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def fold_lock(folder: Path) -> Iterator[None]:
+    """Hold `<folder>.lock` while a fold trains, so that another process or machine sharing the run
+    folder refuses the fold instead of wiping it as an interrupted attempt. A lock left by a dead
+    process on this machine is taken over; one from another machine needs deleting by hand."""
+    lock = folder.with_name(folder.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    me = {"host": socket.gethostname(), "pid": os.getpid(),
+          "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for _ in range(2):
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                holder = json.loads(lock.read_text())
+            except (OSError, ValueError):
+                holder = {}
+            if holder.get("host") == me["host"] and not _alive(int(holder.get("pid", -1))):
+                lock.unlink(missing_ok=True)  # its process is gone: an interrupted attempt
+                continue
+            raise RuntimeError(
+                f"{folder} is being trained by process {holder.get('pid')} on "
+                f"{holder.get('host')} since {holder.get('since')} (lock file {lock}). Wait for it "
+                "to finish, or delete the lock file if that process is gone.") from None
+    with os.fdopen(handle, "w") as out:
+        json.dump(me, out)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
 def _fold_name(fold: int, config: Config) -> str:
     if fold == FINAL:
         return "final model"
@@ -142,14 +190,22 @@ def _epoch_bar(total: int, desc: str):
 def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
                config: Config, run: RunFolder, *, progress: bool = True) -> FoldResult:
     """Train one fold (or FINAL, on every clip) from scratch; store model, history and outputs."""
+    folder = fold_dir(run, config.pooling, fold)
+    with fold_lock(folder):
+        return _train_fold_locked(fold, folder, images, labels, folds, config, run,
+                                  progress=progress)
+
+
+def _train_fold_locked(fold: int, folder: Path, images: np.ndarray, labels: np.ndarray,
+                       folds: np.ndarray, config: Config, run: RunFolder, *,
+                       progress: bool) -> FoldResult:
     import keras
 
     from paperlib.batches import token_batches
 
     start = time.perf_counter()
-    folder = fold_dir(run, config.pooling, fold)
     if folder.exists():
-        shutil.rmtree(folder)  # whatever is here is an interrupted attempt
+        shutil.rmtree(folder)  # unlocked and not done: an interrupted attempt
     folder.mkdir(parents=True)
     everything = np.arange(len(labels))
     held_out = everything if fold == FINAL else np.flatnonzero(folds == fold)

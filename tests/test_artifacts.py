@@ -44,7 +44,7 @@ def test_a_parameter_added_since_the_run_is_accepted_at_its_default_only():
     del manifest["config"]["source"]  # as written before the code had `source`
     manifest["config_key"] = "older"
     write_json(run.file("manifest.json"), manifest)
-    with pytest.raises(RunFolderError, match=r"source: None -> 'images'"):
+    with pytest.raises(RunFolderError, match=r"source: 'audio' -> 'images'"):
         open_run(make_config(profile="t", epochs=5, dataset="gtzan", data_dir="x", source="images"))
     with pytest.raises(RunFolderError, match="epochs"):
         open_run(make_config(profile="t", epochs=6))

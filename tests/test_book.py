@@ -186,6 +186,20 @@ def test_notebooks_of_another_run_are_refused(run_copy):
 
 
 @pytest.mark.slow
+def test_a_run_from_before_a_new_parameter_is_read_and_other_parameters_refused(run_copy):
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    del manifest["config"]["source"]  # as written before the code had `source`
+    manifest["config_key"] = "older"
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    read_run(run_copy)
+    for notebook in (run_copy / "notebooks").glob("*.ipynb"):
+        params = json.loads(notebook.read_text())["metadata"]["papermill"]["parameters"]
+        _set_parameters(notebook, overrides={**params["overrides"], "seed": 7})
+    with pytest.raises(ValueError, match="belong to another run"):
+        read_run(run_copy)
+
+
+@pytest.mark.slow
 def test_missing_notebooks_and_manifest_are_named(run_copy, capsys):
     (run_copy / "manifest.json").unlink()
     with pytest.raises(FileNotFoundError, match="no manifest.json"):

@@ -234,7 +234,8 @@ def fault_filtered_run(tmp_path_factory):
                 sf.write(path, audio, rate, format="AU", subtype="PCM_16")
                 roles[name] = lists.get(name, "unused")
         run_dir = root / "run"
-        run_notebooks("smoke", {**RUN_PARAMS, "split": "fault-filtered", "metadata_url": METADATA.as_uri(),
+        run_notebooks("smoke", {**RUN_PARAMS, "split": "fault-filtered", "ablation": True,
+                                "metadata_url": METADATA.as_uri(),
                                 "data_dir": str(root / "gtzan"), "run_dir": str(run_dir)},
                       progress=False)
     return {"roles": roles, "metrics": json.loads((run_dir / "metrics.json").read_text())}
@@ -250,4 +251,14 @@ def test_fault_filtered_split_runs_every_notebook_on_the_test_clips(fault_filter
     assert cv["held_out_clips"] == list(roles.values()).count("test")
     assert 0 <= cv["oof_accuracy"] <= 1 and 0 <= cv["mfcc_logistic_accuracy"] <= 1
     verdict = next(c for c in cv["claims"] if "6-fold" in str(c))
-    assert "fault-filtered" in str(verdict)
+    assert "fault-filtered" in str(verdict) and verdict["verdict"] == "does not hold"
+    # 04 scores the same held-out (test) clips as 03, for all three classifiers
+    confusion = metrics["04_confusion"]
+    assert confusion["accuracy"] == pytest.approx(cv["oof_accuracy"])
+    assert confusion["mfcc_accuracy"] == pytest.approx(cv["mfcc_logistic_accuracy"])
+    assert confusion["mean_pool_accuracy"] == pytest.approx(cv["mean_pool_oof_accuracy"])
+    # 07 shows only test clips; 08 searches with test queries only
+    assert {roles[t] for t in metrics["07_attention_listening"]["examples"]} == {"test"}
+    assert metrics["07_attention_listening"]["first_occurrence_clips"] <= cv["held_out_clips"]
+    assert set(metrics["08_recommendations"]["precision_at_5"]) == {
+        "attention signature", "mean-pooled embedding", "MFCC statistics"}

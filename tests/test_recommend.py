@@ -74,6 +74,21 @@ def test_precision_by_fold_never_retrieves_from_the_query_fold():
     assert precision_at_k_by_fold(stacked, clip_fold, labels, 1) == 0.0
     with pytest.raises(ValueError, match="folds 0..1"):
         precision_at_k_by_fold(stacked, np.array([0, 1, 2, 1]), labels, 1)
+    with pytest.raises(ValueError, match="folds 0..1"):
+        precision_at_k_by_fold(stacked, np.array([0, 1, -1, 1]), labels, 1)  # not a marker
+
+
+def test_a_fixed_split_queries_the_test_fold_only_and_shared_features_serve_every_fold():
+    from paperlib.training import TRAIN_ONLY, VALIDATION
+
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    clip_fold = np.array([0, 0, TRAIN_ONLY, TRAIN_ONLY, VALIDATION, VALIDATION])
+    vectors = np.eye(2)[labels]
+    vectors[2] = [0.1, 1.0]  # a train clip of genre 0 that looks like genre 1: a miss if queried
+    # the queries (fold 0) find their genre among the 4 others at k=1; train clips are never queries
+    assert precision_at_k_by_fold(vectors, clip_fold, labels, 1) == 1.0
+    assert precision_at_k_by_fold(vectors[None], clip_fold, labels, 1) == 1.0
+    assert chance_precision(labels, clip_fold=clip_fold) == pytest.approx(0.5)
 
 
 def test_chance_is_the_share_of_the_genre_among_the_others():

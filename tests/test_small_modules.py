@@ -21,6 +21,23 @@ def test_logistic_baseline_learns_separable_statistics_out_of_fold():
     assert (noise.argmax(1) == labels).mean() < 0.6
 
 
+def test_logistic_baseline_with_a_fixed_split_trains_on_train_only(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    from paperlib.training import TRAIN_ONLY, VALIDATION
+
+    fitted = []
+    original = LogisticRegression.fit
+    monkeypatch.setattr(LogisticRegression, "fit",
+                        lambda self, x, y: fitted.append(len(y)) or original(self, x, y))
+    rng = np.random.default_rng(0)
+    labels = np.tile(np.arange(2), 12)
+    folds = np.repeat([0, VALIDATION, TRAIN_ONLY], 8)
+    probs = mfcc_logistic_oof(rng.normal(size=(24, 4)), labels, folds)
+    assert fitted == [8]  # the train clips: neither the test fold nor the validation set
+    assert np.allclose(probs[folds == 0].sum(1), 1) and not probs[folds != 0].any()
+
+
 def test_claim_verdicts():
     claims = [Claim("3.1", "a", "x", "y", True), Claim("3.1", "b", "x", "y", False),
               Claim("3.1", "c", "x", "y", None)]

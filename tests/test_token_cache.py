@@ -1,3 +1,4 @@
+import json
 import warnings
 
 import pytest
@@ -69,3 +70,4 @@ def test_a_genre_with_no_readable_file_is_named(gtzan_like, tmp_path):
                                                r"rock.00000: Cannot decode"):
             prepare_data(config, progress=False)
     assert not (tmp_path / "run" / "features.npz").exists()
+    assert "dataset_fingerprint" not in json.loads((tmp_path / "run" / "manifest.json").read_text())

@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 
@@ -93,3 +94,29 @@ def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
     oof = out_of_fold(cv.folds, clip_folds)
     assert held_out_rows(oof["fold"]).sum() == 6
     assert (oof["fold"] == clip_folds).all() and not oof["genre"][clip_folds < 0].any()
+
+
+def test_a_fold_being_trained_elsewhere_is_refused_and_a_dead_holders_lock_taken_over(tmp_path):
+    import json
+    import socket
+    import subprocess
+
+    from paperlib.training import fold_lock
+
+    folder = tmp_path / "cv" / "attention" / "fold_0"
+    lock = tmp_path / "cv" / "attention" / "fold_0.lock"
+    with fold_lock(folder):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        with pytest.raises(RuntimeError, match="being trained by process .* delete the lock"):
+            with fold_lock(folder):
+                pass
+    assert not lock.exists()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid, "since": "then"}))
+    with fold_lock(folder):  # its holder is gone: an interrupted attempt
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    lock.write_text(json.dumps({"host": "another-machine", "pid": dead.pid, "since": "then"}))
+    with pytest.raises(RuntimeError, match="another-machine"):
+        with fold_lock(folder):
+            pass

@@ -193,3 +193,9 @@ def test_recall_ties_at_the_cut_still_count():
     assert confusion_claims(PAPER_PAIRS, tied, comparison())[2].holds is True
     with pytest.raises(ValueError):
         pair_text(PAPER_PAIRS, "blues", "nope")
+
+
+def test_the_clip_count_is_the_folders_with_the_clips_used_beside_it():
+    config = Config(dataset="gtzan", data_dir="x", split="fault-filtered")
+    claim = data_claims((10, 217, 45), 4.0, 1.0, clips=1000, config=config, usable=929)[-1]
+    assert claim.this_run == "1000 gtzan clips, 929 used" and claim.holds is True

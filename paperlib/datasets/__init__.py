@@ -22,6 +22,7 @@ class Dataset:
     root: Path
     tracks: pd.DataFrame
     fingerprint: str
+    source_fingerprint: str | None = None  # the whole folder's, when a split list kept some clips
 
     def paths(self) -> list[Path]:
         return [self.root / p for p in self.tracks["path"]]
