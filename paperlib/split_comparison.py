@@ -101,7 +101,6 @@ class SplitComparison:
     run_dir: Path
     manifest: dict[str, Any]
     table: pd.DataFrame
-    pending: tuple[Path, ...] = ()  # siblings without cross-validation results yet
 
     @property
     def split(self) -> str:
@@ -137,22 +136,21 @@ def compare_splits(run_dir: str | Path) -> SplitComparison:
     run_dir = Path(run_dir).resolve()
     manifest = _read_json(run_dir / "manifest.json")
     rows = {run_split(manifest): _row(run_dir, manifest, _read_json(run_dir / "metrics.json"))}
-    candidates, pending = [], []
+    candidates = []
     for other in sorted(p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir):
         other_manifest = _read_json(other / "manifest.json")
         if not other_manifest or not is_sibling(manifest, other_manifest):
             continue
         metrics = _read_json(other / "metrics.json")
         if not isinstance(metrics.get(STEP), dict):
-            pending.append(other)
-            continue
+            continue  # no cross-validation results yet
         candidates.append((str(other_manifest.get("updated", "")), other, other_manifest, metrics))
     for _, other, other_manifest, metrics in sorted(candidates, key=lambda c: c[0], reverse=True):
         rows.setdefault(run_split(other_manifest), _row(other, other_manifest, metrics))
     order = [s for s in SPLITS if s in rows] + sorted(set(rows) - set(SPLITS))
     table = pd.DataFrame([rows[s] for s in order], columns=list(COLUMNS)).set_index("split", drop=False)
     table.index.name = None
-    return SplitComparison(run_dir, manifest, table, tuple(pending))
+    return SplitComparison(run_dir, manifest, table)
 
 
 # --- the book page -------------------------------------------------------------------------------
@@ -167,25 +165,13 @@ def display_path(path: Path) -> str:
 
 
 def sibling_run_dir(comparison: SplitComparison, split: str) -> Path:
-    """Where the run with `split` instead of the run's own should go: a started sibling with that
-    split if there is one, else `<base>-<split>` beside the run, `<base>` being the run's name less
-    a `-<split>` suffix (for random, `<base>` itself first), never a folder made with other
-    parameters."""
-    for path in comparison.pending:
-        if run_split(_read_json(path / "manifest.json")) == split:
-            return path
-    parent, name = comparison.run_dir.parent, comparison.run_dir.name
+    """Where the run with `split` instead of the run's own goes: `<base>-<split>` beside the run
+    (for random, `<base>` itself), `<base>` being the run's name less a `-<split>` suffix. A folder
+    there made with other parameters is refused by the run with a message saying so."""
+    name = comparison.run_dir.name
     base = re.sub("|".join(f"-{re.escape(s)}$" for s in SPLITS), "", name) or name
-    names = ([base] if split == "random" else []) + [f"{base}-{split}"]
-    names += [f"{base}-{split}-{i}" for i in range(2, 100)]
-    for candidate in (parent / n for n in names):
-        if candidate == comparison.run_dir:
-            continue
-        manifest = _read_json(candidate / "manifest.json")
-        if not candidate.exists() or (manifest and run_split(manifest) == split
-                                      and is_sibling(comparison.manifest, manifest)):
-            return candidate
-    raise ValueError(f"No free run folder name for the {split} split beside {comparison.run_dir}.")
+    own = base if split == "random" and base != name else f"{base}-{split}"
+    return comparison.run_dir.parent / own
 
 
 def _assignment(name: str, value: Any) -> str:
@@ -328,13 +314,9 @@ def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
             *comparison_table(comparison), ""]
     for other in (s for s in ("random", "artist") if s not in table.index):
         target = sibling_run_dir(comparison, other)
-        if target in comparison.pending:
-            out.append(f"Run folder {_code(display_path(target))} holds the {other} split but has "
-                       "no cross-validation results yet; finish it (finished folds are reused) with:")
-        else:
-            out.append(f"Run the **{other}** split as a sibling run folder, "
-                       f"{_code(display_path(target))} (a folder of its own: a run folder refuses "
-                       "other parameters), with:")
+        out.append(f"Run the **{other}** split as a sibling run folder, "
+                   f"{_code(display_path(target))} (a folder of its own: a run folder refuses other "
+                   "parameters; finished folds there are reused), with:")
         out += ["", "```bash", reproduce_other_command(parameters, other, target), "```", ""]
     out.append(f"Then rebuild this book (`.venv/bin/paperlib book --run "
                f"{display_path(comparison.run_dir)}`) to see random and artist-grouped folds side by "
