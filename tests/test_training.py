@@ -1,5 +1,6 @@
 import os
 import numpy as np
+import pandas as pd
 import pytest
 
 from paperlib.artifacts import open_run
@@ -120,3 +121,27 @@ def test_a_fold_being_trained_elsewhere_is_refused_and_a_dead_holders_lock_taken
     with pytest.raises(RuntimeError, match="another-machine"):
         with fold_lock(folder):
             pass
+
+
+def test_a_final_model_behind_the_folds_is_trained_again_from_another_seed(tiny, monkeypatch):
+    import paperlib.training as training
+
+    images, labels, config = tiny
+    config = config.replace(workers=1)
+    calls = []
+    scores = {0: 0.9, 1: 0.8, (FINAL, 0): 0.6, (FINAL, 1): 0.7, (FINAL, 2): 0.95}
+
+    def fake_train_fold(fold, images, labels, folds, config, run, *, progress=True, attempt=0):
+        calls.append((fold, attempt))
+        accuracy = scores[fold] if fold != FINAL else scores[(FINAL, attempt)]
+        return training.FoldResult(fold, np.arange(2), {}, np.zeros((len(labels), 2)),
+                                   pd.DataFrame(), accuracy, 0.0)
+
+    monkeypatch.setattr(training, "train_fold", fake_train_fold)
+    cv = cross_validate(images, labels, config, open_run(config), progress=False)
+    assert calls == [(0, 0), (1, 0), (FINAL, 0), (FINAL, 1), (FINAL, 2)]
+    assert cv.final.accuracy == 0.95  # 0.6 and 0.7 fit worse than the folds' mean 0.85 held out
+    scores[(FINAL, 0)] = 0.86
+    calls.clear()
+    cross_validate(images, labels, config, open_run(config.replace(run_dir="other")), progress=False)
+    assert calls == [(0, 0), (1, 0), (FINAL, 0)]
