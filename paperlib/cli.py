@@ -84,13 +84,18 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--profile and --set, shared by the commands that make a run."""
+    parser.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one parameter (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("reproduce", help="run the notebooks in order with papermill")
-    rep.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
-    rep.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override one parameter (repeatable)")
+    _add_run_options(rep)
     rep.add_argument("--notebooks", help="comma-separated notebook names to run (default: all, "
                                           "then the book is built)")
     rep.add_argument("--no-book", action="store_true", help="do not build the book at the end")
@@ -100,9 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Prepare the data when the run has none, then train the listed folds (0-based; "
                     "-1 is the final all-clip model) into the run folder. Machines sharing the run "
                     "folder can each train other folds; notebook 03 reuses every finished fold.")
-    train.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
-    train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                       help="override one parameter (repeatable)")
+    _add_run_options(train)
     train.add_argument("--folds", type=int, nargs="+", required=True, metavar="N",
                        help="the folds to train, 0-based (-1: the final all-clip model)")
     train.add_argument("--pooling", choices=("attention", "mean"),

@@ -48,7 +48,7 @@ def processes_that_fit(wanted: int, *, bytes_each: float) -> int:
 
 
 def gpu_available() -> bool:
-    """Whether the Keras backend (TensorFlow, JAX or PyTorch) sees a GPU; imports the backend."""
+    """Whether the Keras backend (TensorFlow or JAX) sees a GPU; imports the backend."""
     import keras
 
     backend = keras.backend.backend()
@@ -60,10 +60,6 @@ def gpu_available() -> bool:
         import jax
 
         return any(device.platform == "gpu" for device in jax.devices())
-    if backend == "torch":
-        import torch
-
-        return bool(torch.cuda.is_available())
     return False
 
 

@@ -49,6 +49,11 @@ class PreparationReport:
     left_out: dict[str, str]  # clips the split leaves out (fault-filtered), with the reason
     missing_listed: list[str]  # listed clips that are not in the data folder (fault-filtered)
 
+    @property
+    def folder_clips(self) -> int:
+        """Clips in the data folder, before unreadable files and split lists are left out."""
+        return len(self.dataset.tracks) + len(self.left_out)
+
 
 def _fault_filtered_lists(config: Config) -> pd.Series:
     """track_id -> train/valid/test from Kereliuk et al.'s lists (fetched and verified once)."""
@@ -180,6 +185,17 @@ class CrossValidation:
 
         rows = held_out_rows(self.oof["fold"])
         return float(np.mean(self.oof["genre"][rows].argmax(1) == self.oof["label"][rows]))
+
+    @property
+    def final_in_sample_accuracy(self) -> float | None:
+        """The final model's accuracy on the clips it was trained on (a fixed validation set left
+        out), or None without a final model."""
+        from paperlib.training import VALIDATION
+
+        if self.final is None:
+            return None
+        trained = self.oof["fold"] != VALIDATION
+        return float(np.mean(self.final["genre"][trained].argmax(1) == self.oof["label"][trained]))
 
 
 def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool = True,

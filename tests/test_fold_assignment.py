@@ -63,3 +63,17 @@ def test_fault_filtered_keeps_the_listed_clips_in_their_published_roles(tmp_path
     assert [roles[t] for t in chosen["test"]] == [0, 0]
     assert [roles[t] for t in chosen["valid"]] == [VALIDATION] * 2
     assert [roles[t] for t in chosen["train"]] == [TRAIN_ONLY] * 2
+
+
+def test_accuracies_count_held_out_clips_and_what_the_final_model_trained_on():
+    from paperlib.pipeline import CrossValidation
+
+    eye = np.eye(2)
+    labels = np.array([0, 1, 0, 1])
+    clip_fold = np.array([0, 0, VALIDATION, TRAIN_ONLY])
+    oof = {"genre": eye[[0, 0, 1, 1]], "label": labels, "fold": clip_fold}
+    final = {"genre": eye[[0, 1, 1, 0]]}  # right on clips 0, 1; wrong on 2 (validation) and 3
+    cv = CrossValidation(oof, None, [], final)
+    assert cv.accuracy == 0.5  # the test fold only: clip 0 right, clip 1 wrong
+    assert cv.final_in_sample_accuracy == pytest.approx(2 / 3)  # clips 0, 1, 3: not validation
+    assert CrossValidation(oof, None, [], None).final_in_sample_accuracy is None
