@@ -38,7 +38,8 @@ SPLIT_LABELS = {"random": "random folds", "artist": "artist folds",
 _MAKE_SAFE = re.compile(r"^[^\s\"'$`\\#]+$")  # an assignment that survives PARAMS="..." unquoted
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _json_or_empty(path: Path) -> dict[str, Any]:
+    """A JSON object, or {} for a missing or broken file: a sibling folder that is not a run."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -134,14 +135,14 @@ def compare_splits(run_dir: str | Path) -> SplitComparison:
     and the mean-pooling ablation (NaN where not recorded). The run itself is always a row; of
     several siblings with one split, the most recently updated one with results is shown."""
     run_dir = Path(run_dir).resolve()
-    manifest = _read_json(run_dir / "manifest.json")
-    rows = {run_split(manifest): _row(run_dir, manifest, _read_json(run_dir / "metrics.json"))}
+    manifest = _json_or_empty(run_dir / "manifest.json")
+    rows = {run_split(manifest): _row(run_dir, manifest, _json_or_empty(run_dir / "metrics.json"))}
     candidates = []
     for other in sorted(p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir):
-        other_manifest = _read_json(other / "manifest.json")
+        other_manifest = _json_or_empty(other / "manifest.json")
         if not other_manifest or not is_sibling(manifest, other_manifest):
             continue
-        metrics = _read_json(other / "metrics.json")
+        metrics = _json_or_empty(other / "metrics.json")
         if not isinstance(metrics.get(STEP), dict):
             continue  # no cross-validation results yet
         candidates.append((str(other_manifest.get("updated", "")), other, other_manifest, metrics))
