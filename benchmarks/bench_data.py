@@ -17,16 +17,17 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-data-"))
     os.environ["GENRE_SIGNATURES_DATA"] = str(tmp / "data")
     os.environ["GENRE_SIGNATURES_CACHE"] = str(tmp / "cache")
-    from paperlib.session import configure_environment
+    from paperlib.core.session import configure_environment
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "numba"))
     configure_environment()
-    from paperlib.config import make_config
-    from paperlib.datasets import GENRES, load_dataset
-    from paperlib.datasets.synthetic import render_clip
-    from paperlib.features import cut_tokens
-    from paperlib.parallel import worker_count
-    from paperlib.token_cache import extract_images
+    from paperlib.core.config import make_config
+    from paperlib.data.dataset import load_dataset
+    from paperlib.data.genres import GENRES
+    from paperlib.data.synthetic import render_clip
+    from paperlib.data.features import cut_tokens
+    from paperlib.core.parallel import worker_count
+    from paperlib.data.token_cache import extract_images
 
     rows = []
     render_clip("blues", 0, seed=0)  # warm-up

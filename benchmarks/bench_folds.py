@@ -24,15 +24,15 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=2, help="folds actually trained")
     args = parser.parse_args()
 
-    from paperlib.session import configure_environment
+    from paperlib.core.session import configure_environment
 
     configure_environment()
     import keras
 
-    from paperlib.artifacts import open_run
-    from paperlib.config import load_profile
-    from paperlib.parallel import gpu_available
-    from paperlib.training import cross_validate
+    from paperlib.core.run_folder import open_run
+    from paperlib.core.config import load_profile
+    from paperlib.core.parallel import gpu_available
+    from paperlib.model.cross_validation import cross_validate
 
     profile = load_profile(args.profile)
     if not 1 <= args.folds <= profile.folds:

@@ -21,14 +21,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args()
 
-    from paperlib.session import configure_environment
+    from paperlib.core.session import configure_environment
 
     configure_environment()
     import keras
 
-    from paperlib.batches import token_batches
-    from paperlib.config import make_config
-    from paperlib.model import build_model, compile_model, explain
+    from paperlib.model.batches import token_batches
+    from paperlib.core.config import make_config
+    from paperlib.model.network import build_model, compile_model, explain
 
     config = make_config(batch_size=args.batch_size)
     rng = np.random.default_rng(0)
@@ -41,7 +41,7 @@ def main() -> None:
     start = time.perf_counter()
     model.fit(token_batches(images, labels, config, seed=0), epochs=args.epochs, verbose=0)
     train_rate = args.clips * args.epochs / (time.perf_counter() - start)
-    from paperlib.features import cut_tokens
+    from paperlib.data.features import cut_tokens
 
     tokens = cut_tokens(images, config)
     explain(model, tokens[:64])

@@ -3,8 +3,8 @@
 Importing the package does nothing but define names; a notebook starts with `setup(seed)`.
 """
 
-from paperlib.config import Config, load_profile
-from paperlib.session import setup
+from paperlib.core.config import Config, load_profile
+from paperlib.core.session import setup
 
 __all__ = ["Config", "load_profile", "setup"]
 __version__ = "0.1.0"

@@ -12,6 +12,15 @@ from typing import Any
 
 import yaml
 
+from paperlib.analysis.similar import similar_to_file
+from paperlib.core import paths
+from paperlib.core.config import load_profile
+from paperlib.core.session import configure_environment
+from paperlib.data import download
+from paperlib.model.cross_validation import train_some_folds
+from paperlib.publish.book import build_book
+from paperlib.publish.notebook_runner import run_notebooks
+
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
     """`["epochs=3", "data_dir=~/gtzan"]` -> {"epochs": 3, "data_dir": "~/gtzan"} (YAML values)."""
@@ -25,28 +34,18 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from paperlib.notebook_runner import run_notebooks
-    from paperlib.session import configure_environment
-
     configure_environment()
     only = args.notebooks.split(",") if args.notebooks else None
     executed = run_notebooks(args.profile, parse_assignments(args.set), only=only)
     print(f"Executed {len(executed)} notebook(s) into {executed[0].parent if executed else '-'}")
     if only is None and not args.no_book:
-        from paperlib.book import build_book
-
         index = build_book(executed[0].parent.parent)
         print(f"The book: open {index}")
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    from paperlib.session import configure_environment
-
     configure_environment()
-    from paperlib.config import load_profile
-    from paperlib.pipeline import train_some_folds
-
     config = load_profile(args.profile, **parse_assignments(args.set))
     train_some_folds(config, args.folds, pooling=args.pooling)
     print(f"Trained fold(s) {args.folds} into {config.run_path()}; `make reproduce "
@@ -55,25 +54,17 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _similar(args: argparse.Namespace) -> int:
-    from paperlib.session import configure_environment
-
     configure_environment()
-    from paperlib.similar import similar_to_file
-
     print(similar_to_file(args.file, args.run, k=args.k).report())
     return 0
 
 
 def _book(args: argparse.Namespace) -> int:
-    from paperlib.book import build_book
-
     print(build_book(args.run, build_dir=args.out))
     return 0
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from paperlib import download, paths
-
     dest = paths.resolve(args.dest)  # like data_dir: relative to the project root
     if args.what == "gtzan":
         folder = download.fetch_gtzan(dest, urls=args.mirror or None)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from paperlib import paths
-from paperlib.session import configure_environment
+from paperlib.core import paths
+from paperlib.core.session import configure_environment
 
 # The public GTZAN metadata files, mirrored beside the project (../shared); tests skip without it.
 METADATA = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
@@ -21,7 +21,7 @@ def smoke_run(tmp_path_factory):
     """All notebooks executed once on the smoke profile, shared by every test file of the session:
     (run_dir, executed notebooks). Session-scoped, so it sets its own data folder (the autouse
     fixture below works per test) and passes its run folder explicitly."""
-    from paperlib.notebook_runner import run_notebooks
+    from paperlib.publish.notebook_runner import run_notebooks
 
     root = tmp_path_factory.mktemp("smoke")
     run_dir = root / "run"

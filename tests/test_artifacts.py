@@ -2,8 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.artifacts import RunFolderError, atomic_path, open_run
-from paperlib.config import make_config
+from paperlib.core.run_folder import RunFolderError, open_run
+from paperlib.core.files import atomic_path
+from paperlib.core.config import make_config
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -37,7 +38,7 @@ def test_other_parameters_are_refused_with_the_difference():
 
 
 def test_a_parameter_added_since_the_run_is_accepted_at_its_default_only():
-    from paperlib.artifacts import write_json
+    from paperlib.core.files import write_json
 
     run = open_run(make_config(profile="t", epochs=5))
     manifest = run.manifest()

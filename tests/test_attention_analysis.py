@@ -4,13 +4,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.attention_analysis import (above_chance_p, ending_share, example_table,
-                                         first_occurrence_share, first_occurrence_table,
-                                         highest_attention_window,
-                                         mean_attention_by_genre, peak_table, peak_tokens,
-                                         recovery, sample_examples)
-from paperlib.config import make_config
-from paperlib.features import token_seconds
+from paperlib.analysis.attention import (
+    above_chance_p,
+    ending_share,
+    example_table,
+    first_occurrence_share,
+    first_occurrence_table,
+    highest_attention_window,
+    mean_attention_by_genre,
+    peak_table,
+    peak_tokens,
+    recovery,
+    sample_examples,
+)
+from paperlib.core.config import make_config
+from paperlib.data.features import token_seconds
 
 
 def one_hot_attention(peaks, n_tokens=10):
@@ -152,7 +160,7 @@ def test_attention_figures():
     import matplotlib
 
     matplotlib.use("Agg")
-    from paperlib import plots
+    from paperlib.analysis import plots
 
     config = make_config()
     weights = one_hot_attention([3])[0]

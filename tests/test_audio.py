@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from paperlib.audio import AudioError, fit_to_clip, load_clip, read_audio
+from paperlib.data.audio import AudioError, fit_to_clip, load_clip, read_audio
 from tests.conftest import write_tone
 
 KW = dict(sample_rate=22050, clip_seconds=30.0, min_clip_seconds=4.0)

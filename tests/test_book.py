@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from paperlib import paths
-from paperlib.book import build_book, md_escape, read_run
+from paperlib.core import paths
+from paperlib.publish.book import build_book, md_escape, read_run
 from paperlib.cli import main
-from paperlib.notebook_runner import notebook_names
+from paperlib.publish.notebook_runner import notebook_names
 
 PAGES = ("intro", "paper", "reproduce", "claims", "splits", "references")
 REPOSITORY = "https://github.com/genre-signatures/genre-signatures"
@@ -220,4 +220,4 @@ def test_the_repository_is_named_in_one_place():
     book = paths.project_root() / "book"
     holders = [p.name for p in sorted(book.iterdir()) if p.is_file() and REPOSITORY in p.read_text()]
     assert holders == ["_config.yml"]
-    assert REPOSITORY not in (paths.project_root() / "paperlib" / "book.py").read_text()
+    assert REPOSITORY not in (paths.project_root() / "paperlib" / "publish" / "book.py").read_text()

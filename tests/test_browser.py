@@ -20,8 +20,8 @@ import pytest
 
 from tests.conftest import serving
 
-from paperlib import paths
-from paperlib.book import build_book
+from paperlib.core import paths
+from paperlib.publish.book import build_book
 
 PAGES = {"intro": "intro.html", "notebook07": "notebooks/07_attention_listening.html",
          "claims": "claims.html"}

@@ -27,9 +27,9 @@ def test_unknown_notebook_exits_2(capsys):
 
 
 def test_train_runs_only_the_named_folds_and_refuses_unknown_ones(tmp_path, capsys):
-    from paperlib.config import load_profile
-    from paperlib.training import FINAL, fold_dir, load_fold
-    from paperlib.artifacts import open_run
+    from paperlib.core.config import load_profile
+    from paperlib.model.training import FINAL, fold_dir, load_fold
+    from paperlib.core.run_folder import open_run
 
     sets = ["--set", f"run_dir={tmp_path / 'run'}", "--set", "clips_per_genre=6", "--set", "folds=2",
             "--set", "epochs=1", "--set", "early_stopping_start=1", "--set", "attention_warmup=0"]
@@ -46,7 +46,7 @@ def test_train_runs_only_the_named_folds_and_refuses_unknown_ones(tmp_path, caps
 
 
 def test_paper_profile_is_gtzan_with_every_clip():
-    from paperlib.config import load_profile
+    from paperlib.core.config import load_profile
 
     config = load_profile("paper")
     assert (config.dataset, config.folds, config.epochs, config.ablation) == ("gtzan", 6, 50, True)

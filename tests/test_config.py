@@ -1,6 +1,6 @@
 import pytest
 
-from paperlib.config import Config, available_profiles, load_profile, make_config
+from paperlib.core.config import Config, available_profiles, load_profile, make_config
 
 
 def test_defaults_are_the_papers_geometry():
@@ -50,7 +50,7 @@ def test_overrides_from_strings_and_none():
 
 
 def test_relative_paths_are_taken_from_the_project_root(monkeypatch, tmp_path):
-    from paperlib import paths
+    from paperlib.core import paths
 
     monkeypatch.chdir(tmp_path)
     config = make_config(run_dir="runs/x", dataset="gtzan", data_dir="data/g")

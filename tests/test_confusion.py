@@ -4,9 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.confusion import (compare_classifiers, confused_pairs, confusion_counts, confusion_table,
-                                genres_in_top_recall, mcnemar, pair_in_top, pair_rank, per_genre_scores,
-                                recall_rank, row_normalize)
+from paperlib.analysis.confusion import (
+    compare_classifiers,
+    confused_pairs,
+    confusion_counts,
+    confusion_table,
+    genres_in_top_recall,
+    mcnemar,
+    pair_in_top,
+    pair_rank,
+    per_genre_scores,
+    recall_rank,
+    row_normalize,
+)
 
 GENRES3 = ("x", "y", "z")
 
@@ -100,7 +110,7 @@ def test_confusion_plots_are_labelled():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from paperlib import plots
+    from paperlib.analysis import plots
 
     counts = np.array([[3, 1, 0], [0, 2, 2], [1, 0, 4]])
     for matrix, normalized, cell in ((counts, False, "2"), (row_normalize(counts), True, "0.50")):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import METADATA, serving
 
-from paperlib import download as dl
+from paperlib.data import download as dl
 from paperlib.cli import main
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from paperlib import embeddings as emb
+from paperlib.analysis import embeddings as emb
 
 
 def test_genre_embeddings_are_the_mean_signature_of_each_genre():
@@ -43,7 +43,7 @@ def test_geometry_plots_return_figures_with_content():
     import matplotlib
 
     matplotlib.use("Agg")
-    from paperlib import plots
+    from paperlib.analysis import plots
 
     rng = np.random.default_rng(0)
     names = [f"g{i}" for i in range(10)]

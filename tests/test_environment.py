@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from paperlib import paths
+from paperlib.core import paths
 
 
 def _pins(requirements):

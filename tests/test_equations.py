@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from paperlib import equations as eq
-from paperlib.datasets import GENRES
+from paperlib.analysis import equations as eq
+from paperlib.data.genres import GENRES
 
 
 def planted(seed=0):
@@ -75,7 +75,7 @@ def test_null_histogram_returns_a_figure_with_content():
     import matplotlib
 
     matplotlib.use("Agg")
-    from paperlib import plots
+    from paperlib.analysis import plots
 
     figure = plots.null_counts_histogram({"random": np.array([0, 2, 4]), "permuted": np.array([1, 1, 3])},
                                          5, threshold=0.5)

@@ -1,9 +1,16 @@
 import numpy as np
 import pytest
 
-from paperlib.config import make_config
-from paperlib.features import (covering_tokens, cut_tokens, log_mel_db, mfcc_statistics,
-                               to_grayscale, token_seconds, token_starts)
+from paperlib.core.config import make_config
+from paperlib.data.features import (
+    covering_tokens,
+    cut_tokens,
+    log_mel_db,
+    mfcc_statistics,
+    to_grayscale,
+    token_seconds,
+    token_starts,
+)
 
 
 def test_token_starts_match_the_design():

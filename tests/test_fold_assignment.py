@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from paperlib.config import make_config
-from paperlib.datasets import GENRES
-from paperlib.pipeline import fold_assignment, prepare_data
-from paperlib.splits import read_artist_index, read_filtered_split
-from paperlib.training import TRAIN_ONLY, VALIDATION
+from paperlib.core.config import make_config
+from paperlib.data.genres import GENRES
+from paperlib.data.folds import fold_assignment
+from paperlib.data.prepare import prepare_data
+from paperlib.data.gtzan_splits import read_artist_index, read_filtered_split
+from paperlib.data.folds import TRAIN_ONLY, VALIDATION
 from tests.conftest import METADATA, write_tone
 
 
@@ -32,14 +33,14 @@ def test_artist_folds_keep_each_artist_in_one_fold(tmp_path, monkeypatch):
     config = make_config(dataset="gtzan", data_dir=str(root.parent), split="artist", folds=3,
                          metadata_url=METADATA.as_uri(), run_dir=str(tmp_path / "run"), workers=1)
     prepared, _ = prepare_data(config, progress=False)
-    folds = fold_assignment(prepared, config)
+    folds = fold_assignment(prepared.tracks, config)
     artists = read_artist_index(METADATA / "GTZANindex.txt").set_index("track_id")["artist"]
     by_artist = {}
     for track, fold in zip(prepared.tracks["track_id"], folds):
         by_artist.setdefault(artists[track].lower(), set()).add(int(fold))
     assert all(len(f) == 1 for f in by_artist.values()), by_artist
     assert set(np.unique(folds)) == {0, 1, 2}
-    random = fold_assignment(prepared, config.replace(split="random", dataset="gtzan"))
+    random = fold_assignment(prepared.tracks, config.replace(split="random", dataset="gtzan"))
     assert len(random) == len(folds)
 
 
@@ -59,14 +60,14 @@ def test_fault_filtered_keeps_the_listed_clips_in_their_published_roles(tmp_path
                          metadata_url=METADATA.as_uri(), run_dir=str(tmp_path / "run"), workers=1)
     prepared, report = prepare_data(config, progress=False)
     assert unlisted in report.left_out and unlisted not in prepared.tracks["track_id"].tolist()
-    roles = dict(zip(prepared.tracks["track_id"], fold_assignment(prepared, config)))
+    roles = dict(zip(prepared.tracks["track_id"], fold_assignment(prepared.tracks, config)))
     assert [roles[t] for t in chosen["test"]] == [0, 0]
     assert [roles[t] for t in chosen["valid"]] == [VALIDATION] * 2
     assert [roles[t] for t in chosen["train"]] == [TRAIN_ONLY] * 2
 
 
 def test_accuracies_count_held_out_clips_and_what_the_final_model_trained_on():
-    from paperlib.pipeline import CrossValidation
+    from paperlib.model.cross_validation import CrossValidation
 
     eye = np.eye(2)
     labels = np.array([0, 1, 0, 1])

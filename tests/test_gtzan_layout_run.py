@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from paperlib.datasets import GENRES
+from paperlib.data.genres import GENRES
 from tests.conftest import METADATA
 
 CLIPS_PER_GENRE = 6
@@ -55,8 +55,8 @@ def write_gtzan_folder(folder, clips) -> list:
 def synthetic_source(root):
     """Data, runs and a fresh token cache under `root` (so 01 decodes the files written here
     instead of reading an earlier run's images); yields the synthetic dataset's folder."""
-    from paperlib.datasets.synthetic import write_synthetic
-    from paperlib.session import configure_environment
+    from paperlib.data.synthetic import write_synthetic
+    from paperlib.core.session import configure_environment
 
     with pytest.MonkeyPatch.context() as patch:
         configure_environment()
@@ -70,7 +70,7 @@ def synthetic_source(root):
 def gtzan_run(tmp_path_factory):
     """Notebooks 01-03 run once on the .au folder: a dict with the run folder, the executed
     notebooks, the data folder, the written files and the track ids of the good ones."""
-    from paperlib.notebook_runner import run_notebooks
+    from paperlib.publish.notebook_runner import run_notebooks
 
     if "AU" not in sf.available_formats():
         pytest.skip("this libsndfile cannot write AU files")
@@ -197,7 +197,7 @@ def test_03_cross_validated_on_the_usable_clips(gtzan_run):
 
 
 def test_an_au_file_of_pure_garbage_is_refused(tmp_path):
-    from paperlib.audio import AudioError, load_clip
+    from paperlib.data.audio import AudioError, load_clip
 
     path = tmp_path / f"{CORRUPT}.au"
     path.write_bytes(np.random.default_rng(0).bytes(100_000))
@@ -211,8 +211,8 @@ def test_an_au_file_of_pure_garbage_is_refused(tmp_path):
 def fault_filtered_run(tmp_path_factory):
     """All eight notebooks with split: fault-filtered on synthetic clips named after listed GTZAN
     tracks (per genre two of each list) plus one clip the lists leave out."""
-    from paperlib.notebook_runner import run_notebooks
-    from paperlib.splits import read_filtered_split
+    from paperlib.publish.notebook_runner import run_notebooks
+    from paperlib.data.gtzan_splits import read_filtered_split
 
     if not METADATA.is_dir():
         pytest.skip(f"no local metadata mirror at {METADATA}")

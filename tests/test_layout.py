@@ -1,7 +1,7 @@
 import pytest
 
-from paperlib.datasets import DatasetError
-from paperlib.datasets.layout import find_genre_root, scan_tracks
+from paperlib.data.dataset import DatasetError
+from paperlib.data.layout import find_genre_root, scan_tracks
 from tests.conftest import write_tone
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from paperlib.listening import excerpt, mp3_bytes, player
+from paperlib.analysis.listening import excerpt, mp3_bytes, player
 
 
 def test_excerpt_clips_to_the_audio():

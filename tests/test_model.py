@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from paperlib.config import make_config
-from paperlib.model import build_model, explain, load_model, parameter_counts, roundtrip_difference
+from paperlib.core.config import make_config
+from paperlib.model.network import (
+    build_model,
+    explain,
+    load_model,
+    parameter_counts,
+    roundtrip_difference,
+)
 
 SMALL = dict(n_mels=24, token_frames=9, n_tokens=5)
 

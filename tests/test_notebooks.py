@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from paperlib.datasets import GENRES
-from paperlib.notebook_runner import NotebookFailed, notebook_names, run_notebooks
+from paperlib.data.genres import GENRES
+from paperlib.publish.notebook_runner import NotebookFailed, notebook_names, run_notebooks
 
 VERDICTS = ("holds", "does not hold", "not testable here")
 

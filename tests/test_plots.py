@@ -5,8 +5,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 
-from paperlib import plots
-from paperlib.config import make_config
+from paperlib.analysis import plots
+from paperlib.core.config import make_config
 
 
 def test_each_plot_returns_a_figure_with_content():

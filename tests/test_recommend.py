@@ -2,9 +2,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.recommend import (chance_precision, nearest, pick_queries, precision_at_k,
-                                precision_at_k_by_fold, recommendation_table, standardise,
-                                top_attention_window)
+from paperlib.analysis.recommendations import (
+    chance_precision,
+    nearest,
+    pick_queries,
+    precision_at_k,
+    precision_at_k_by_fold,
+    recommendation_table,
+    standardise,
+    top_attention_window,
+)
 
 
 def two_clusters(n=10, seed=0):
@@ -79,7 +86,7 @@ def test_precision_by_fold_never_retrieves_from_the_query_fold():
 
 
 def test_a_fixed_split_queries_the_test_fold_only_and_shared_features_serve_every_fold():
-    from paperlib.training import TRAIN_ONLY, VALIDATION
+    from paperlib.data.folds import TRAIN_ONLY, VALIDATION
 
     labels = np.array([0, 1, 0, 1, 0, 1])
     clip_fold = np.array([0, 0, TRAIN_ONLY, TRAIN_ONLY, VALIDATION, VALIDATION])

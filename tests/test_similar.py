@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.artifacts import RunFolderError, open_existing_run, open_run
+from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
 from paperlib.cli import main
-from paperlib.config import make_config
-from paperlib.datasets import GENRES
-from paperlib.similar import similar_to_file
+from paperlib.core.config import make_config
+from paperlib.data.genres import GENRES
+from paperlib.analysis.similar import similar_to_file
 from tests.conftest import write_tone
 
 CLIPS = 20
@@ -22,10 +22,11 @@ def tiny_config(run_dir):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A run folder with what `similar` reads: manifest, tracks.csv, final model and signatures."""
-    from paperlib.model import build_model, save_model
-    from paperlib.pipeline import TRACKS, final_name
-    from paperlib.session import configure_environment
-    from paperlib.training import FINAL, fold_dir
+    from paperlib.model.network import build_model, save_model
+    from paperlib.data.prepare import TRACKS
+    from paperlib.model.cross_validation import final_name
+    from paperlib.core.session import configure_environment
+    from paperlib.model.training import FINAL, fold_dir
 
     configure_environment()
     path = tmp_path_factory.mktemp("similar") / "run"
@@ -140,10 +141,10 @@ def test_k_larger_than_the_run(run_dir, tmp_path, capsys):
 
 
 def test_fold_mean_embeddings_average_each_models_token_embeddings(run_dir):
-    from paperlib.features import cut_tokens
-    from paperlib.model import explain, load_model
-    from paperlib.recommend import fold_mean_embeddings
-    from paperlib.training import FINAL, fold_dir
+    from paperlib.data.features import cut_tokens
+    from paperlib.model.network import explain, load_model
+    from paperlib.analysis.recommendations import fold_mean_embeddings
+    from paperlib.model.training import FINAL, fold_dir
 
     config = open_existing_run(run_dir).config
     images = np.random.default_rng(1).integers(0, 256, (3, config.n_mels, config.n_frames), np.uint8)

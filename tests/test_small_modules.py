@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from paperlib.baselines import mfcc_logistic_oof
-from paperlib.batches import token_batches
-from paperlib.claims import Claim, claims_record, claims_table
-from paperlib.config import make_config
-from paperlib.parallel import parallel_map
+from paperlib.model.baselines import mfcc_logistic_oof
+from paperlib.model.batches import token_batches
+from paperlib.claims.claim import Claim, claims_record, claims_table
+from paperlib.core.config import make_config
+from paperlib.core.parallel import parallel_map
 
 
 def test_logistic_baseline_learns_separable_statistics_out_of_fold():
@@ -24,7 +24,7 @@ def test_logistic_baseline_learns_separable_statistics_out_of_fold():
 def test_logistic_baseline_with_a_fixed_split_trains_on_train_only(monkeypatch):
     from sklearn.linear_model import LogisticRegression
 
-    from paperlib.training import TRAIN_ONLY, VALIDATION
+    from paperlib.data.folds import TRAIN_ONLY, VALIDATION
 
     fitted = []
     original = LogisticRegression.fit
@@ -69,7 +69,7 @@ def test_parallel_map_keeps_order():
 
 
 def test_processes_are_capped_by_free_memory(monkeypatch):
-    from paperlib import parallel
+    from paperlib.core import parallel
 
     monkeypatch.setattr(parallel, "available_memory", lambda: 2.5e9)
     assert parallel.processes_that_fit(6, bytes_each=1e9) == 2
@@ -80,7 +80,7 @@ def test_processes_are_capped_by_free_memory(monkeypatch):
 
 
 def test_available_memory_is_positive_here():
-    from paperlib.parallel import available_memory, worker_count
+    from paperlib.core.parallel import available_memory, worker_count
 
     assert available_memory() is None or available_memory() > 0
     assert worker_count(0) >= 1 and worker_count(3) == 3

@@ -5,12 +5,17 @@ import warnings
 import numpy as np
 import pytest
 
-from paperlib.config import make_config
-from paperlib.datasets import DatasetError, load_dataset
-from paperlib.features import to_grayscale
-from paperlib.spectrogram_images import (KAGGLE_SIZE, ImageError, image_name, read_png,
-                                         render_png)
-from paperlib.token_cache import extract_images
+from paperlib.core.config import make_config
+from paperlib.data.dataset import DatasetError, load_dataset
+from paperlib.data.features import to_grayscale
+from paperlib.data.spectrogram_images import (
+    KAGGLE_SIZE,
+    ImageError,
+    image_name,
+    read_png,
+    render_png,
+)
+from paperlib.data.token_cache import extract_images
 from tests.conftest import write_tone
 
 
@@ -56,8 +61,8 @@ def test_unreadable_and_blank_images_are_refused(tmp_path):
 
 def _kaggle_folder(root, config, *, images=True):
     """Data/genres_original (tones) and, if asked, Data/images_original (their rendered plots)."""
-    from paperlib.audio import load_clip
-    from paperlib.features import log_mel_db
+    from paperlib.data.audio import load_clip
+    from paperlib.data.features import log_mel_db
 
     for genre, freq in (("blues", 220.0), ("jazz", 880.0)):
         for number in range(2):
@@ -107,7 +112,7 @@ def test_images_source_is_refused_for_the_synthetic_dataset():
 
 
 def test_a_query_is_imaged_as_the_run_was_trained(pattern):
-    from paperlib.spectrogram_images import image_like_source
+    from paperlib.data.spectrogram_images import image_like_source
 
     config, db = pattern
     assert (image_like_source(db, config) == to_grayscale(db)).all()

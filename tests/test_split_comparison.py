@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from paperlib import paths
-from paperlib.artifacts import RunFolder
-from paperlib.config import Config
-from paperlib.split_comparison import STEP, compare_splits, split_page
+from paperlib.core import paths
+from paperlib.core.run_folder import RunFolder
+from paperlib.core.config import Config
+from paperlib.publish.splits_page import STEP, compare_splits, split_page
 
 FINGERPRINT = "a" * 64
 PAPER = {"profile": "paper", "overrides": {}}

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import METADATA
 
-from paperlib.datasets import GENRES
-from paperlib.splits import (
+from paperlib.data.genres import GENRES
+from paperlib.data.gtzan_splits import (
     UNUSED,
     artist_folds,
     filtered_assignment,

@@ -3,10 +3,15 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from paperlib.datasets import GENRES
-from paperlib.datasets.layout import scan_tracks
-from paperlib.datasets.synthetic import (CONFUSABLE_PAIRS, GENRE_RECIPES, GROUND_TRUTH,
-                                         render_clip, write_synthetic)
+from paperlib.data.genres import GENRES
+from paperlib.data.layout import scan_tracks
+from paperlib.data.synthetic import (
+    CONFUSABLE_PAIRS,
+    GENRE_RECIPES,
+    GROUND_TRUTH,
+    render_clip,
+    write_synthetic,
+)
 
 
 def test_same_seed_gives_identical_audio_and_truth():

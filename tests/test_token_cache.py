@@ -3,10 +3,10 @@ import warnings
 
 import pytest
 
-from paperlib.audio import AudioError
-from paperlib.config import make_config
-from paperlib.datasets import load_dataset
-from paperlib.token_cache import cache_file, extract_images
+from paperlib.data.audio import AudioError
+from paperlib.core.config import make_config
+from paperlib.data.dataset import load_dataset
+from paperlib.data.token_cache import cache_file, extract_images
 from tests.conftest import write_tone
 
 
@@ -57,8 +57,8 @@ def test_nothing_usable_is_an_error(gtzan_like):
 
 
 def test_a_genre_with_no_readable_file_is_named(gtzan_like, tmp_path):
-    from paperlib.datasets import DatasetError
-    from paperlib.pipeline import prepare_data
+    from paperlib.data.dataset import DatasetError
+    from paperlib.data.prepare import prepare_data
 
     for path in (gtzan_like / "rock").glob("*.au"):
         path.write_bytes(b"junk")

@@ -3,11 +3,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.artifacts import open_run
-from paperlib.config import make_config
-from paperlib.features import token_starts
-from paperlib.training import (DONE, FINAL, TRAIN_ONLY, VALIDATION, assign_folds, cross_validate,
-                               fold_dir, held_out_rows, inner_split, out_of_fold)
+from paperlib.core.run_folder import open_run
+from paperlib.core.config import make_config
+from paperlib.data.features import token_starts
+from paperlib.model.training import DONE, FINAL, fold_dir
+from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
+from paperlib.model.cross_validation import cross_validate, out_of_fold
 
 
 def test_folds_are_stratified_and_deterministic():
@@ -102,7 +103,7 @@ def test_a_fold_being_trained_elsewhere_is_refused_and_a_dead_holders_lock_taken
     import socket
     import subprocess
 
-    from paperlib.training import fold_lock
+    from paperlib.model.training import fold_lock
 
     folder = tmp_path / "cv" / "attention" / "fold_0"
     lock = tmp_path / "cv" / "attention" / "fold_0.lock"
@@ -123,8 +124,9 @@ def test_a_fold_being_trained_elsewhere_is_refused_and_a_dead_holders_lock_taken
             pass
 
 
-def test_a_final_model_behind_the_folds_is_trained_again_from_another_seed(tiny, monkeypatch):
-    import paperlib.training as training
+def test_a_final_model_behind_the_folds_is_trained_again_from_another_seed(tiny, monkeypatch, tmp_path):
+    import paperlib.model.cross_validation as cross_validation
+    import paperlib.model.training as training
 
     images, labels, config = tiny
     config = config.replace(workers=1)
@@ -137,11 +139,11 @@ def test_a_final_model_behind_the_folds_is_trained_again_from_another_seed(tiny,
         return training.FoldResult(fold, np.arange(2), {}, np.zeros((len(labels), 2)),
                                    pd.DataFrame(), accuracy, 0.0)
 
-    monkeypatch.setattr(training, "train_fold", fake_train_fold)
+    monkeypatch.setattr(cross_validation, "train_fold", fake_train_fold)
     cv = cross_validate(images, labels, config, open_run(config), progress=False)
     assert calls == [(0, 0), (1, 0), (FINAL, 0), (FINAL, 1), (FINAL, 2)]
     assert cv.final.accuracy == 0.95  # 0.6 and 0.7 fit worse than the folds' mean 0.85 held out
     scores[(FINAL, 0)] = 0.86
     calls.clear()
-    cross_validate(images, labels, config, open_run(config.replace(run_dir="other")), progress=False)
+    cross_validate(images, labels, config, open_run(config.replace(run_dir=str(tmp_path / "other"))), progress=False)
     assert calls == [(0, 0), (1, 0), (FINAL, 0)]

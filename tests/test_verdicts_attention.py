@@ -4,10 +4,16 @@ import math
 
 import pandas as pd
 
-from paperlib.attention_analysis import FirstOccurrence
-from paperlib.verdicts.attention import (ALPHA, attention_claims, ending_claim, examples_claim,
-                                         first_occurrence_claim, recovery_claim)
-from paperlib.verdicts.recommendations import MEAN_POOLED, MFCC, SIGNATURE, recommendation_claims
+from paperlib.analysis.attention import FirstOccurrence
+from paperlib.claims.attention import (
+    ALPHA,
+    attention_claims,
+    ending_claim,
+    examples_claim,
+    first_occurrence_claim,
+    recovery_claim,
+)
+from paperlib.claims.recommendations import MEAN_POOLED, MFCC, SIGNATURE, recommendation_claims
 
 
 def overall(recovery, chance, clips=40):

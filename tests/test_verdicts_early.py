@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.claims import Claim
-from paperlib.config import Config
-from paperlib.confusion import confused_pairs
-from paperlib.datasets import GENRES
-from paperlib.verdicts.confusion import beats, confusion_claims, pair_text
-from paperlib.verdicts.data import data_claims
-from paperlib.verdicts.model import model_claims
-from paperlib.verdicts.training import six_fold_holds, training_claims
+from paperlib.claims.claim import Claim
+from paperlib.core.config import Config
+from paperlib.analysis.confusion import confused_pairs
+from paperlib.data.genres import GENRES
+from paperlib.claims.confusion import beats, confusion_claims, pair_text
+from paperlib.claims.data import data_claims
+from paperlib.claims.model import model_claims
+from paperlib.claims.training import six_fold_holds, training_claims
 
 SYNTHETIC = Config()
 GTZAN = Config(dataset="gtzan", data_dir="/not/read")

@@ -1,0 +1,44 @@
+"""Verdicts of notebook 05 (genre embeddings and PCA, paper 3.2.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from paperlib.claims.claim import Claim
+
+# The genres the paper finds "far from the rest of the clusters".
+FAR_GENRES = frozenset({"classical", "jazz"})
+# "Close": a neighbour rank (1 = nearest) at most this.
+CLOSE_RANK = 2
+
+
+def far_from_rest(farthest_two: Sequence[str]) -> bool:
+    """The two genres farthest from the others on average are exactly the paper's `FAR_GENRES`."""
+    return set(farthest_two) == FAR_GENRES
+
+
+def close(*ranks: int) -> bool:
+    """At least one of the given neighbour ranks is at most `CLOSE_RANK`."""
+    return bool(min(ranks) <= CLOSE_RANK)
+
+
+def pca_claims(*, farthest_two: Sequence[str], farthest_two_2d: Sequence[str], disco_pop_rank: int,
+               pop_disco_rank: int, disco_pop_rank_2d: int) -> list[Claim]:
+    """Section 3.2.1's claims from the distances measured in the signature space and the 2D PCA plane.
+
+    `farthest_two*`: the two genres with the largest mean distance to the others; `disco_pop_rank`:
+    pop's rank among disco's neighbours, `pop_disco_rank` the reverse (1 = nearest).
+    """
+    return [
+        Claim("3.2.1", "classical and jazz are far from the rest", "classical, jazz far from the other clusters",
+              f"two farthest on average: {', '.join(farthest_two)}", far_from_rest(farthest_two)),
+        Claim("3.2.1", "classical and jazz are far from the rest (2D PCA plane)", "read off the 2D plot",
+              f"two farthest on average: {', '.join(farthest_two_2d)}", far_from_rest(farthest_two_2d)),
+        Claim("3.2.1", "disco and pop are close", "disco and pop closely clustered",
+              f"pop is disco's neighbour no. {disco_pop_rank}, disco is pop's no. {pop_disco_rank}",
+              close(disco_pop_rank, pop_disco_rank)),
+        Claim("3.2.1", "disco and pop are close (2D PCA plane)", "read off the 2D plot",
+              f"pop is disco's neighbour no. {disco_pop_rank_2d}", close(disco_pop_rank_2d)),
+        Claim("3.2.1", "rock, disco and hiphop lie along similar axes (3D)", "might share rhythmic components",
+              "PC coordinates listed above; 'similar axes' has no test", None),
+    ]

@@ -1,0 +1,51 @@
+"""Per-process setup that must not happen at import: cache folders, seeds, quiet logs, plot style."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+from paperlib.core import paths
+
+
+def configure_environment() -> dict[str, str]:
+    """Point library caches (numba, matplotlib, keras, Jupyter, IPython) into the project cache.
+
+    Only variables the user has not set are changed; call before importing librosa or keras.
+    """
+    cache = paths.cache_dir()
+    wanted = {
+        "NUMBA_CACHE_DIR": cache / "numba",
+        "MPLCONFIGDIR": cache / "matplotlib",
+        "KERAS_HOME": cache / "keras",
+        "IPYTHONDIR": cache / "ipython",
+        "JUPYTER_CONFIG_DIR": cache / "jupyter" / "config",
+        "JUPYTER_DATA_DIR": cache / "jupyter" / "data",
+        "JUPYTER_RUNTIME_DIR": cache / "jupyter" / "runtime",
+    }
+    for name, folder in wanted.items():
+        if name not in os.environ:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            os.environ[name] = str(folder)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # on a GPU, fold processes share the card: each takes the memory it needs, not all of it
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    return {name: os.environ[name] for name in wanted}
+
+
+def setup(seed: int = 42, *, plots: bool = True) -> None:
+    """Start a notebook or script: caches, seeds (Python, NumPy, Keras) and the plot style."""
+    configure_environment()
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if plots:
+        import seaborn as sns
+
+        sns.set_theme(context="notebook", style="whitegrid")

@@ -1,0 +1,243 @@
+"""Stratified k-fold cross-validation (paper section 3.1), resumable fold by fold.
+
+Each fold trains on the other folds (minus a stratified inner validation split used for early
+stopping) and predicts its held-out clips. A fold's files land in `cv/<pooling>/fold_<k>/` and
+`done.json` is written last: a rerun skips folds that have it, and retrains any fold without it
+(interrupted halfway), never trusting half a fold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from paperlib.core.run_folder import RunFolder
+from paperlib.core.config import Config
+from paperlib.data.features import cut_tokens
+from paperlib.data.folds import VALIDATION, inner_split
+from paperlib.model.network import OUTPUTS, build_model, compile_model, explain, save_model
+from paperlib.core.session import configure_environment
+from paperlib.model.batches import token_batches
+
+DONE = "done.json"
+FOLD_PROCESS_BYTES = 1.2e9  # measured: a fold process with TensorFlow peaks near 1 GB
+FINAL = -1  # the "fold" of the model trained on every clip (for embeddings and `paperlib similar`)
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    fold: int  # FINAL for the model trained on every clip
+    held_out: np.ndarray  # clip indices (every clip for FINAL)
+    outputs: dict[str, np.ndarray]  # OUTPUTS for the held-out clips
+    all_signatures: np.ndarray  # this model's signature of every clip, (clips, dim)
+    history: pd.DataFrame
+    accuracy: float  # on the held-out clips (in-sample for FINAL)
+    seconds: float
+
+
+def _uniform_attention_warmup(model, epochs: int):
+    """Hold the attention scores at zero (uniform weights, a mean) for the first `epochs` epochs.
+
+    Early in training the model learns the genre families from every token; a token that looks
+    unusual (such as a signature moment) then only disturbs the family features, and attention that
+    is free from the start learns to ignore it before the CNN has learned what it means. Starting
+    from uniform weights lets the CNN learn from every token first; then attention is let loose.
+    """
+    import keras
+
+    score = model.get_layer("score")
+
+    class Warmup(keras.callbacks.Callback):
+        epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch < epochs:
+                for weight in score.weights:
+                    weight.assign(keras.ops.zeros(weight.shape, dtype=weight.dtype))
+
+    return Warmup()
+
+
+def fold_dir(run: RunFolder, pooling: str, fold: int):
+    return run.path / "cv" / pooling / ("final" if fold == FINAL else f"fold_{fold}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def fold_lock(folder: Path) -> Iterator[None]:
+    """Hold `<folder>.lock` while a fold trains, so that another process or machine sharing the run
+    folder refuses the fold instead of wiping it as an interrupted attempt. A lock left by a dead
+    process on this machine is taken over; one from another machine needs deleting by hand."""
+    lock = folder.with_name(folder.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    me = {"host": socket.gethostname(), "pid": os.getpid(),
+          "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for _ in range(2):
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                holder = json.loads(lock.read_text())
+            except (OSError, ValueError):
+                holder = {}
+            if holder.get("host") == me["host"] and not _alive(int(holder.get("pid", -1))):
+                lock.unlink(missing_ok=True)  # its process is gone: an interrupted attempt
+                continue
+            raise RuntimeError(
+                f"{folder} is being trained by process {holder.get('pid')} on "
+                f"{holder.get('host')} since {holder.get('since')} (lock file {lock}). Wait for it "
+                "to finish, or delete the lock file if that process is gone.") from None
+    with os.fdopen(handle, "w") as out:
+        json.dump(me, out)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _fold_name(fold: int, config: Config) -> str:
+    if fold == FINAL:
+        return "final model"
+    if config.split == "fault-filtered":
+        return "test split"
+    return f"fold {fold + 1}/{config.folds}"
+
+
+def _epoch_bar(total: int, desc: str):
+    import keras
+    from tqdm.auto import tqdm
+
+    class EpochBar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=total, desc=desc, unit="epoch", leave=True, mininterval=1.0)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            self.bar.set_postfix(acc=f"{logs.get('accuracy', 0):.2f}",
+                                 val_acc=f"{logs.get('val_accuracy', 0):.2f}", refresh=False)
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochBar()
+
+
+def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
+               config: Config, run: RunFolder, *, progress: bool = True,
+               attempt: int = 0) -> FoldResult:
+    """Train one fold (or FINAL, on every clip) from scratch; store model, history and outputs.
+    `attempt` > 0 trains again from another seed."""
+    folder = fold_dir(run, config.pooling, fold)
+    with fold_lock(folder):
+        return _train_fold_locked(fold, folder, images, labels, folds, config, run,
+                                  progress=progress, attempt=attempt)
+
+
+def _train_fold_locked(fold: int, folder: Path, images: np.ndarray, labels: np.ndarray,
+                       folds: np.ndarray, config: Config, run: RunFolder, *,
+                       progress: bool, attempt: int) -> FoldResult:
+    import keras
+
+    start = time.perf_counter()
+    if folder.exists():
+        shutil.rmtree(folder)  # unlocked and not done: an interrupted attempt
+    folder.mkdir(parents=True)
+    everything = np.arange(len(labels))
+    held_out = everything if fold == FINAL else np.flatnonzero(folds == fold)
+    fixed_validation = np.flatnonzero(folds == VALIDATION)
+    pool = np.flatnonzero((folds != fold if fold != FINAL else True) & (folds != VALIDATION))
+    if fixed_validation.size:
+        fit, val = pool, fixed_validation
+    else:
+        fit, val = inner_split(pool, labels,
+                               fraction=config.validation_fraction, seed=config.seed + fold)
+    keras.utils.set_random_seed(config.seed + fold + 1000 * attempt)
+    model = build_model(config, n_classes=int(labels.max()) + 1)
+    compile_model(model, config)
+    callbacks = [keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True,
+        start_from_epoch=config.early_stopping_start)]
+    if config.pooling == "attention" and config.attention_warmup > 0:
+        callbacks.append(_uniform_attention_warmup(model, config.attention_warmup))
+    if progress:
+        callbacks.append(_epoch_bar(config.epochs, _fold_name(fold, config)))
+    fitted = model.fit(token_batches(images[fit], labels[fit], config, seed=config.seed + fold),
+                       validation_data=(cut_tokens(images[val], config), labels[val]),
+                       epochs=config.epochs, callbacks=callbacks, verbose=0)
+    history = pd.DataFrame(fitted.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    every = explain(model, cut_tokens(images, config))
+    outputs = {name: values[held_out] for name, values in every.items()}
+    accuracy = float(np.mean(outputs["genre"].argmax(1) == labels[held_out]))
+    seconds = time.perf_counter() - start
+
+    save_model(model, folder / "model.keras")
+    history.to_csv(folder / "history.csv", index=False)
+    np.savez(folder / "outputs.npz", held_out=held_out, all_signatures=every["signature"], **outputs)
+    run.save_json(str((folder / DONE).relative_to(run.path)), {
+        "fold": fold, "attempt": attempt, "accuracy": accuracy, "seconds": seconds,
+        "epochs_run": len(history),
+        "fit_clips": len(fit), "validation_clips": len(val), "held_out_clips": len(held_out)})
+    return FoldResult(fold, held_out, outputs, every["signature"], history, accuracy, seconds)
+
+
+def load_fold(run: RunFolder, pooling: str, fold: int) -> FoldResult | None:
+    """A completed fold's results, or None when the fold is missing or incomplete."""
+    folder = fold_dir(run, pooling, fold)
+    if not (folder / DONE).is_file():
+        return None
+    done = run.load_json(str((folder / DONE).relative_to(run.path)), "03_cv_training")
+    with np.load(folder / "outputs.npz") as data:
+        held_out = data["held_out"]
+        outputs = {name: data[name] for name in OUTPUTS}
+        all_signatures = data["all_signatures"]
+    return FoldResult(fold, held_out, outputs, all_signatures, pd.read_csv(folder / "history.csv"),
+                      done["accuracy"], done["seconds"])
+
+
+def _limit_threads(threads: int) -> None:
+    """Give this process's TensorFlow `threads` threads (a no-op once TensorFlow has started)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            pass
+
+
+def _train_fold_in_worker(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
+                          config: Config, run_path: Path, threads: int) -> FoldResult:
+    configure_environment()
+    _limit_threads(threads)
+    return train_fold(fold, images, labels, folds, config, RunFolder(run_path, config),
+                      progress=False)
+
+

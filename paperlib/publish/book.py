@@ -1,0 +1,340 @@
+"""The Jupyter Book of one run: its executed notebooks with their provenance, a claims page generated
+from its metrics, and the static pages of `book/`, built to HTML offline (notebooks not executed).
+
+`build_book(run_dir)` copies `book/` into a build folder (`book/_generated/` by default), adds the
+run's eight executed notebooks (each with a provenance cell on top), `claims.md` and `splits.md`
+(random vs artist-grouped folds, from `paperlib.split_comparison`), writes the
+run's provenance into the introduction, runs `jupyter-book build` and returns the `index.html`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paperlib.core import paths
+from paperlib.core.config import load_profile, recorded_params
+from paperlib.publish.markdown import md_escape
+from paperlib.publish.notebook_runner import notebook_names
+from paperlib.publish.splits_page import PAGE, compare_splits, split_page
+
+STATIC_FILES = ("_config.yml", "_toc.yml", "intro.md", "paper.md", "reproduce.md", "references.md")
+PROVENANCE_MARKER = "<!-- BOOK:PROVENANCE -->"
+BUILD_MARK = ".genre-signatures-book"  # marks a folder this module may wipe and rebuild
+VERDICTS = ("holds", "does not hold", "not testable here")
+
+
+def book_source_dir() -> Path:
+    """The static pages and configuration of the book (`book/` in the repository)."""
+    return paths.project_root() / "book"
+
+
+def default_build_dir() -> Path:
+    """Where the generated book goes unless told otherwise (git-ignored)."""
+    return book_source_dir() / "_generated"
+
+
+def expected_notebooks() -> list[str]:
+    return notebook_names()
+
+
+# --- reading and checking a run ---------------------------------------------------------------
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}).") from None
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The papermill parameters an executed notebook records: {"profile": ..., "overrides": {...}}."""
+    params = _read_json(path).get("metadata", {}).get("papermill", {}).get("parameters")
+    if not isinstance(params, dict) or "profile" not in params:
+        raise ValueError(f"{path} records no papermill parameters (metadata.papermill.parameters); "
+                         "expected a notebook executed by `paperlib reproduce`.")
+    return {"profile": params["profile"], "overrides": dict(params.get("overrides") or {})}
+
+
+def _assignment(name: str, value: Any) -> str:
+    """`NAME=VALUE` as `--set` reads it (YAML): ablation=true, run_dir=runs/x."""
+    return f"{name}={value if isinstance(value, str) else json.dumps(value)}"
+
+
+def reproduce_command(parameters: dict[str, Any], notebooks: list[str]) -> str:
+    """The command that executes `notebooks` with these parameters."""
+    parts = [".venv/bin/paperlib", "reproduce", "--profile", shlex.quote(str(parameters["profile"]))]
+    for name, value in sorted(parameters["overrides"].items()):
+        parts += ["--set", shlex.quote(_assignment(name, value))]
+    return " ".join(parts + ["--notebooks", ",".join(notebooks)])
+
+
+def collect_notebooks(run_dir: Path) -> dict[str, Path]:
+    """The run's executed notebooks by name; all must exist, else FileNotFoundError naming the
+    missing ones and the command that makes them."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"Run folder {run_dir} does not exist; run `make reproduce` (or "
+                                "`.venv/bin/paperlib reproduce --profile PROFILE`) first.")
+    names = expected_notebooks()
+    found = {n: run_dir / "notebooks" / f"{n}.ipynb" for n in names}
+    missing = [n for n, p in found.items() if not p.is_file()]
+    if missing:
+        present = [p for p in found.values() if p.is_file()]
+        if present:
+            params = notebook_parameters(present[0])
+        else:
+            manifest = run_dir / "manifest.json"
+            profile = _read_json(manifest).get("profile", "default") if manifest.is_file() else "default"
+            params = {"profile": profile, "overrides": {"run_dir": str(run_dir)}}
+        raise FileNotFoundError(
+            f"Run {run_dir} lacks executed notebook(s) {', '.join(missing)} in {run_dir / 'notebooks'}. "
+            f"Make them with: {reproduce_command(params, missing)}")
+    return found
+
+
+def check_same_run(notebooks: dict[str, Path], manifest: dict[str, Any]) -> dict[str, Any]:
+    """The parameters shared by every notebook; ValueError naming any notebook executed with other
+    parameters than the rest, or with parameters that do not describe the run's manifest."""
+    params = {name: notebook_parameters(path) for name, path in notebooks.items()}
+    keys = {name: json.dumps(p, sort_keys=True) for name, p in params.items()}
+    common, _ = Counter(keys.values()).most_common(1)[0]
+    odd = [name for name, key in keys.items() if key != common]
+    shared = json.loads(common)
+    if odd:
+        details = "; ".join(f"{n} has {keys[n]}" for n in odd)
+        raise ValueError(f"Notebooks of mixed runs: {', '.join(odd)} executed with other parameters "
+                         f"than the others ({common}): {details}. Re-run it with: "
+                         f"{reproduce_command(shared, odd)}")
+    if manifest.get("profile") != shared["profile"]:
+        raise ValueError(f"The notebooks were executed with profile {shared['profile']!r} but the "
+                         f"run's manifest records profile {manifest.get('profile')!r}.")
+    config = load_profile(shared["profile"], **shared["overrides"])
+    if recorded_params(manifest.get("config", {})) != json.loads(json.dumps(config.result_params())):
+        raise ValueError(f"The notebooks' parameters {common} give configuration {config.key()}, but "
+                         f"the run's manifest records configuration {manifest.get('config_key')}: the "
+                         "notebooks belong to another run (or the profile changed since the run).")
+    return shared
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """Everything the book needs from a run, checked: notebooks, parameters, manifest, metrics."""
+    run_dir = Path(run_dir).resolve()
+    notebooks = collect_notebooks(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"Run {run_dir} has no manifest.json: it was not made by "
+                                "`paperlib reproduce`, and its provenance is unknown.")
+    manifest = _read_json(manifest_path)
+    parameters = check_same_run(notebooks, manifest)
+    metrics_path = run_dir / "metrics.json"
+    metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
+    unrecorded = [n for n in notebooks if n not in metrics]
+    if unrecorded:
+        raise ValueError(f"{metrics_path} has no numbers of {', '.join(unrecorded)}; re-run it with: "
+                         f"{reproduce_command(parameters, unrecorded)}")
+    return {"run_dir": run_dir, "notebooks": notebooks, "parameters": parameters,
+            "manifest": manifest, "metrics": metrics}
+
+
+# --- generated text ------------------------------------------------------------------------
+
+
+def provenance_facts(run: dict[str, Any]) -> dict[str, str]:
+    """Label -> value (Markdown) of where a run's numbers come from."""
+    manifest, params = run["manifest"], run["parameters"]
+    config = manifest.get("config", {})
+    overrides = ", ".join(f"`{_assignment(k, v)}`" for k, v in sorted(params["overrides"].items()))
+    dataset = config.get("dataset", "?")
+    if config.get("data_dir"):
+        dataset += f" (from `{config['data_dir']}`)"
+    packages = ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("packages", {}).items()))
+    return {
+        "run": f"`{run['run_dir'].name}`",
+        "profile": f"`{params['profile']}`" + (f", overrides {overrides}" if overrides else ""),
+        "dataset": f"{dataset}, fingerprint `{str(manifest.get('dataset_fingerprint', '?'))[:12]}`",
+        "configuration": f"`{manifest.get('config_key', '?')}` (seed {config.get('seed', '?')}, "
+                         f"{config.get('folds', '?')} folds, {config.get('epochs', '?')} epochs)",
+        "git commit": f"`{manifest.get('git_commit', '?')}`",
+        "run updated": str(manifest.get("updated", "?")),
+        "packages": packages or "?",
+    }
+
+
+def repository(config_path: Path) -> tuple[str, str]:
+    """(url, branch) of the repository named in the book's `_config.yml`."""
+    repo = (yaml.safe_load(config_path.read_text()) or {}).get("repository") or {}
+    if not repo.get("url"):
+        raise ValueError(f"{config_path} names no repository.url; expected the project's GitHub URL.")
+    return str(repo["url"]).rstrip("/"), str(repo.get("branch") or "main")
+
+
+def provenance_cell_text(name: str, facts: dict[str, str], *, repo_url: str, branch: str) -> str:
+    """The Markdown cell put on top of each executed notebook in the book."""
+    source = f"{repo_url}/blob/{branch}/notebooks/{name}.ipynb"
+    lines = [f"* **{label}**: {value}" for label, value in facts.items()]
+    return "\n".join([
+        "```{admonition} Provenance of this page",
+        ":class: note",
+        f"The executed copy of [`notebooks/{name}.ipynb`]({source}) from the run described below; "
+        "the outputs are the run's, not re-computed for this book.",
+        "",
+        *lines,
+        "```",
+    ])
+
+
+def count_verdicts(claims: list[dict[str, Any]], *, where: str) -> Counter:
+    counts = Counter({v: 0 for v in VERDICTS})
+    for claim in claims:
+        if claim.get("verdict") not in VERDICTS:
+            raise ValueError(f"{where}: claim {claim.get('claim')!r} has verdict {claim.get('verdict')!r}; "
+                             f"expected one of {VERDICTS}.")
+        counts[claim["verdict"]] += 1
+    return counts
+
+
+def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
+    """`claims.md`: every 'paper vs this run' claim of metrics.json, in tables per notebook."""
+    per_step = {n: run["metrics"][n].get("claims") or [] for n in run["notebooks"]}
+    counts = {n: count_verdicts(c, where=f"metrics.json[{n!r}]") for n, c in per_step.items()}
+    total = sum(counts.values(), Counter({v: 0 for v in VERDICTS}))
+    facts = provenance_facts(run)
+    out = ["# Paper vs this run", "",
+           "Every claim of the paper that the notebooks test, with what this run measured and the "
+           "verdict computed from it. This page is generated from the run's `metrics.json` "
+           f"(run {facts['run']}, profile {facts['profile']}, dataset {facts['dataset']}).", "",
+           f"**{sum(total.values())} claims: {total['holds']} hold, {total['does not hold']} do not "
+           f"hold, {total['not testable here']} not testable here.**", "",
+           "| notebook | claims | holds | does not hold | not testable here |",
+           "|---|---:|---:|---:|---:|"]
+    for name, c in counts.items():
+        out.append(f"| [{md_escape(titles[name])}](notebooks/{name}.ipynb) | {sum(c.values())} | "
+                   f"{c['holds']} | {c['does not hold']} | {c['not testable here']} |")
+    out.append(f"| **all** | **{sum(total.values())}** | **{total['holds']}** | "
+               f"**{total['does not hold']}** | **{total['not testable here']}** |")
+    for name, claims in per_step.items():
+        c = counts[name]
+        out += ["", f"## {md_escape(titles[name])}", "",
+                f"[Open the notebook](notebooks/{name}.ipynb). {c['holds']} hold, "
+                f"{c['does not hold']} do not hold, {c['not testable here']} not testable here.", ""]
+        if not claims:
+            out.append("This notebook recorded no claims.")
+            continue
+        out += ["| section | claim | paper | this run | verdict |", "|---|---|---|---|---|"]
+        for claim in claims:
+            cells = [claim.get(k, "") for k in ("section", "claim", "paper", "this_run")]
+            out.append("| " + " | ".join(md_escape(x) for x in cells) + f" | **{claim['verdict']}** |")
+    return "\n".join(out) + "\n"
+
+
+def intro_provenance(run: dict[str, Any]) -> str:
+    facts = provenance_facts(run)
+    clips = run["metrics"].get("01_data", {}).get("clips")
+    total = sum((count_verdicts(run["metrics"][n].get("claims") or [], where=n)
+                 for n in run["notebooks"]), Counter())
+    built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    config, fingerprint = run["manifest"].get("config", {}), run["manifest"].get("dataset_fingerprint")
+    head = (f"This build shows run {facts['run']}: profile {facts['profile']}, on the "
+            f"**{config.get('dataset', '?')}** dataset (fingerprint `{str(fingerprint)[:12]}`"
+            + (f", {clips} clips" if clips is not None else "") + "). "
+            f"Of its {sum(total.values())} tested claims, {total['holds']} hold, "
+            f"{total['does not hold']} do not hold and {total['not testable here']} are not testable "
+            f"here ([all verdicts](claims.md)). Built {built}.")
+    return head + "\n\n" + "\n".join(f"* **{k}**: {v}" for k, v in facts.items())
+
+
+def notebook_title(path: Path, name: str) -> str:
+    for cell in _read_json(path).get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for line in "".join(cell.get("source", "")).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return name
+
+
+# --- assembling and building ---------------------------------------------------------------------
+
+def _fresh_build_dir(build_dir: Path) -> None:
+    if build_dir.exists():
+        if any(build_dir.iterdir()) and not (build_dir / BUILD_MARK).exists():
+            raise ValueError(f"{build_dir} exists and was not made by paperlib.book; give an empty "
+                             "or new folder as the build folder.")
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    (build_dir / BUILD_MARK).write_text("generated by paperlib.book; deleted on each build\n")
+
+
+def write_book_source(run: dict[str, Any], build_dir: Path) -> None:
+    """Fill `build_dir` with the static pages, the run's notebooks (provenance on top), claims.md
+    and splits.md (this run beside its sibling runs that differ only in `split`)."""
+    source = book_source_dir()
+    for name in STATIC_FILES:
+        shutil.copy2(source / name, build_dir / name)
+    repo_url, branch = repository(build_dir / "_config.yml")
+    facts = provenance_facts(run)
+    (build_dir / "notebooks").mkdir()
+    titles = {}
+    for name, path in run["notebooks"].items():
+        notebook = _read_json(path)
+        titles[name] = notebook_title(path, name)
+        cell = {"cell_type": "markdown", "id": "book-provenance",
+                "metadata": {"tags": ["book-provenance"]},
+                "source": provenance_cell_text(name, facts, repo_url=repo_url, branch=branch)}
+        notebook["cells"].insert(0, cell)
+        (build_dir / "notebooks" / f"{name}.ipynb").write_text(json.dumps(notebook))
+    (build_dir / "claims.md").write_text(claims_page(run, titles))
+    (build_dir / f"{PAGE}.md").write_text(split_page(compare_splits(run["run_dir"]), run["parameters"]))
+    intro = (build_dir / "intro.md").read_text()
+    if PROVENANCE_MARKER not in intro:
+        raise ValueError(f"{source / 'intro.md'} lacks the marker {PROVENANCE_MARKER} where the "
+                         "run's provenance goes.")
+    (build_dir / "intro.md").write_text(intro.replace(PROVENANCE_MARKER, intro_provenance(run)))
+
+
+def jupyter_book_executable() -> Path:
+    exe = Path(sys.executable).parent / "jupyter-book"
+    if not exe.exists():
+        raise FileNotFoundError(f"{exe} not found; install the project's environment "
+                                "(`make venv`) to get jupyter-book 1.")
+    return exe
+
+
+def build_book(run_dir: str | Path, *, build_dir: str | Path | None = None, strict: bool = False,
+               timeout_s: float = 600) -> Path:
+    """Build the book of one run to HTML and return its `index.html`.
+
+    `build_dir` (default `book/_generated/`) is wiped and refilled. `strict` turns Sphinx warnings
+    into errors. Refuses missing notebooks (naming the command that makes them) and notebooks of
+    mixed runs (ValueError naming the odd one)."""
+    run = read_run(paths.resolve(run_dir))
+    build_dir = Path(build_dir).resolve() if build_dir else default_build_dir()
+    _fresh_build_dir(build_dir)
+    write_book_source(run, build_dir)
+    command = [str(jupyter_book_executable()), "build", str(build_dir), "--builder", "html"]
+    if strict:
+        command += ["--warningiserror", "--keep-going"]
+    start = time.perf_counter()
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
+                                cwd=build_dir)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"jupyter-book build of {build_dir} took over {timeout_s:.0f} s.") from None
+    log = result.stdout + result.stderr
+    (build_dir / "build.log").write_text(log)
+    index = build_dir / "_build" / "html" / "index.html"
+    if result.returncode != 0 or not index.is_file():
+        raise RuntimeError(f"jupyter-book build failed (exit {result.returncode}); the log is "
+                           f"{build_dir / 'build.log'}; its end:\n{log[-3000:]}")
+    (build_dir / "build_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
+    return index

@@ -1,0 +1,58 @@
+"""Execute the notebooks in order with papermill, stopping at the first failure with its cell."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from paperlib.core import paths
+from paperlib.core.config import load_profile
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: the message names it, the cell and where the executed copy is."""
+
+
+def notebook_names() -> list[str]:
+    return sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+
+
+def executed_dir(profile: str, overrides: dict[str, Any]) -> Path:
+    """Where executed copies go: beside the run's artifacts (build products, never committed)."""
+    return load_profile(profile, **overrides).run_path() / "notebooks"
+
+
+def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = None, *,
+                  only: list[str] | None = None, progress: bool = True) -> list[Path]:
+    """Run every notebook (or those named in `only`) on a profile; return the executed copies."""
+    import papermill as pm
+
+    overrides = dict(overrides or {})
+    load_profile(profile, **overrides)  # refuse an unknown profile or parameter before any work
+    names = notebook_names()
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise ValueError(f"Unknown notebook(s) {unknown}; the notebooks are {names}.")
+        names = [n for n in names if n in only]
+    out_dir = executed_dir(profile, overrides)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = []
+    for name in names:
+        source = paths.notebooks_dir() / f"{name}.ipynb"
+        target = out_dir / f"{name}.ipynb"
+        print(f"== {name} (profile {profile})", flush=True)
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(source, target, parameters={"profile": profile, "overrides": overrides},
+                                cwd=str(paths.notebooks_dir()), kernel_name="python3",
+                                progress_bar=progress, log_output=False)
+        except pm.PapermillExecutionError as exc:
+            raise NotebookFailed(
+                f"Notebook {name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
+                f"The executed copy with the full traceback is {target}."
+            ) from None
+        print(f"   {name} done in {time.perf_counter() - start:.0f} s -> {target}", flush=True)
+        done.append(target)
+    return done

@@ -1,0 +1,322 @@
+"""Random vs artist-grouped folds: one run's cross-validation numbers beside its sibling runs that
+differ from it only in `split`, and the book page that explains the leakage and shows both.
+
+GTZAN repeats artists, so random stratified folds (the paper's protocol) let a model meet an
+artist's songs in training and in test; `split: artist` keeps each artist in one fold. Sibling runs
+are the run folders beside a run (same parent folder, e.g. `runs/*`) whose manifest records the same
+dataset fingerprint and the same result parameters but for `split`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from paperlib.core import paths
+from paperlib.core.config import RUNTIME_KEYS, SPLITS, recorded_params
+from paperlib.publish.markdown import md_escape
+
+STEP = "03_cv_training"  # the notebook whose metrics.json entry holds the cross-validation numbers
+PAGE = "splits"  # the book page (splits.md)
+TITLE = "Random vs artist-grouped folds"
+# Where the data and metadata came from, not what they are: the dataset fingerprint decides the
+# audio, and the metadata files are checked against pinned SHA-256 sums whatever their URL.
+LOCATION_KEYS = frozenset({"data_dir", "metadata_url"})
+IGNORED_KEYS = RUNTIME_KEYS | LOCATION_KEYS | {"split"}
+ACCURACIES = ("oof_accuracy", "fold_accuracy_mean", "fold_accuracy_min", "fold_accuracy_max",
+              "mfcc_logistic_accuracy", "mean_pool_oof_accuracy")
+COLUMNS = ("run", "split", "run_dir", "config_key", "clips", "held_out_clips", "folds", *ACCURACIES,
+           "chance")
+SPLIT_LABELS = {"random": "random folds", "artist": "artist folds",
+                "fault-filtered": "fault-filtered lists"}
+_MAKE_SAFE = re.compile(r"^[^\s\"'$`\\#]+$")  # an assignment that survives PARAMS="..." unquoted
+
+
+def _json_or_empty(path: Path) -> dict[str, Any]:
+    """A JSON object, or {} for a missing or broken file: a sibling folder that is not a run."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def run_split(manifest: dict[str, Any]) -> str:
+    """The run's `split` (a manifest from before `split` existed: the default, random folds)."""
+    return str(recorded_params(manifest.get("config") or {}).get("split"))
+
+
+def compared_params(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The result parameters two sibling runs must share: all but split, runtime and location
+    keys; a parameter missing from an older manifest counts at its default."""
+    config = recorded_params(manifest.get("config") or {})
+    return {k: v for k, v in config.items() if k not in IGNORED_KEYS}
+
+
+def _source(manifest: dict[str, Any]) -> str | None:
+    """The fingerprint of the whole data folder (fault-filtered runs keep only some of its clips)."""
+    return manifest.get("source_fingerprint") or manifest.get("dataset_fingerprint")
+
+
+def is_sibling(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether `other` is the same run as `manifest` but for (possibly) its split: same dataset
+    fingerprint (both known) and the same compared parameters."""
+    fingerprint = _source(manifest)
+    return (bool(fingerprint) and _source(other) == fingerprint
+            and compared_params(other) == compared_params(manifest))
+
+
+def _row(run_dir: Path, manifest: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
+    cv = metrics.get(STEP) or {}
+    folds = [float(x) for x in cv.get("fold_accuracies") or []]
+
+    def number(value: Any) -> float:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+    return {
+        "run": run_dir.name, "split": run_split(manifest), "run_dir": str(run_dir),
+        "config_key": manifest.get("config_key"),
+        "clips": (metrics.get("01_data") or {}).get("clips"),
+        "held_out_clips": cv.get("held_out_clips"),
+        "folds": len(folds) if folds else cv.get("folds"),
+        "oof_accuracy": number(cv.get("oof_accuracy")),
+        "fold_accuracy_mean": sum(folds) / len(folds) if folds else number(cv.get("fold_accuracy_mean")),
+        "fold_accuracy_min": min(folds) if folds else number(cv.get("fold_accuracy_min")),
+        "fold_accuracy_max": max(folds) if folds else math.nan,
+        "mfcc_logistic_accuracy": number(cv.get("mfcc_logistic_accuracy")),
+        "mean_pool_oof_accuracy": number(cv.get("mean_pool_oof_accuracy")),
+        "chance": number(cv.get("chance")),
+    }
+
+
+@dataclass(frozen=True)
+class SplitComparison:
+    """A run and its sibling runs, one row per split (`table`, indexed by split, random first)."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    table: pd.DataFrame
+
+    @property
+    def split(self) -> str:
+        return run_split(self.manifest)
+
+    @property
+    def dataset(self) -> str:
+        return str(compared_params(self.manifest).get("dataset"))
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.table.index)
+
+    @property
+    def complete(self) -> bool:
+        """Whether both random and artist-grouped folds have results."""
+        return {"random", "artist"} <= set(self.table.index)
+
+    def drop(self) -> pd.Series | None:
+        """Random minus artist for each accuracy (positive: random folds score higher), or None
+        while one of the two is missing."""
+        if not self.complete:
+            return None
+        return (self.table.loc["random", list(ACCURACIES)].astype(float)
+                - self.table.loc["artist", list(ACCURACIES)].astype(float))
+
+
+def compare_splits(run_dir: str | Path) -> SplitComparison:
+    """The run at `run_dir` beside the sibling run folders (same parent) that differ from it only
+    in `split`, one row per split: out-of-fold accuracy, per-fold mean/min/max, the MFCC baseline
+    and the mean-pooling ablation (NaN where not recorded). The run itself is always a row; of
+    several siblings with one split, the most recently updated one with results is shown."""
+    run_dir = Path(run_dir).resolve()
+    manifest = _json_or_empty(run_dir / "manifest.json")
+    rows = {run_split(manifest): _row(run_dir, manifest, _json_or_empty(run_dir / "metrics.json"))}
+    candidates = []
+    for other in sorted(p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir):
+        other_manifest = _json_or_empty(other / "manifest.json")
+        if not other_manifest or not is_sibling(manifest, other_manifest):
+            continue
+        metrics = _json_or_empty(other / "metrics.json")
+        if not isinstance(metrics.get(STEP), dict):
+            continue  # no cross-validation results yet
+        candidates.append((str(other_manifest.get("updated", "")), other, other_manifest, metrics))
+    for _, other, other_manifest, metrics in sorted(candidates, key=lambda c: c[0], reverse=True):
+        rows.setdefault(run_split(other_manifest), _row(other, other_manifest, metrics))
+    order = [s for s in SPLITS if s in rows] + sorted(set(rows) - set(SPLITS))
+    table = pd.DataFrame([rows[s] for s in order], columns=list(COLUMNS)).set_index("split", drop=False)
+    table.index.name = None
+    return SplitComparison(run_dir, manifest, table)
+
+
+# --- the book page -------------------------------------------------------------------------------
+
+def display_path(path: Path) -> str:
+    """A run folder as `run_dir=` takes it: relative to the project root when inside it."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(paths.project_root()))
+    except ValueError:
+        return str(path)
+
+
+def sibling_run_dir(comparison: SplitComparison, split: str) -> Path:
+    """Where the run with `split` instead of the run's own goes: `<base>-<split>` beside the run
+    (for random, `<base>` itself), `<base>` being the run's name less a `-<split>` suffix. A folder
+    there made with other parameters is refused by the run with a message saying so."""
+    name = comparison.run_dir.name
+    base = re.sub("|".join(f"-{re.escape(s)}$" for s in SPLITS), "", name) or name
+    own = base if split == "random" and base != name else f"{base}-{split}"
+    return comparison.run_dir.parent / own
+
+
+def _assignment(name: str, value: Any) -> str:
+    return f"{name}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}"
+
+
+def reproduce_other_command(parameters: dict[str, Any], split: str, run_dir: Path) -> str:
+    """The command that makes the run with `split` (the run's own profile and overrides otherwise)
+    into `run_dir`: `make reproduce ... PARAMS="..."`, or `paperlib reproduce` where a value would
+    not survive the Makefile's word splitting."""
+    overrides = {k: v for k, v in (parameters.get("overrides") or {}).items()
+                 if k not in ("split", "run_dir")}
+    assignments = [_assignment("split", split), _assignment("run_dir", display_path(run_dir))]
+    assignments += [_assignment(k, v) for k, v in sorted(overrides.items())]
+    profile = str(parameters["profile"])
+    if all(_MAKE_SAFE.match(a) for a in [profile, *assignments]):
+        return f'make reproduce PROFILE={profile} PARAMS="{" ".join(assignments)}"'
+    sets = " ".join(f"--set {shlex.quote(a)}" for a in assignments)
+    return f".venv/bin/paperlib reproduce --profile {shlex.quote(profile)} {sets}"
+
+
+def _fmt(value: Any, *, count: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return str(int(value)) if count else f"{float(value):.3f}"
+
+
+def _code(text: Any) -> str:
+    """Inline code (a backtick in the text would end the span, so it becomes a quote)."""
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def _signed(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:+.3f}"
+
+
+def comparison_table(comparison: SplitComparison) -> list[str]:
+    """Markdown lines: the metrics as rows, one column per split (and the drop when both exist)."""
+    table, drop = comparison.table, comparison.drop()
+    held_out = "out-of-fold accuracy"
+    if "fault-filtered" in table.index:
+        held_out = "held-out accuracy (out of fold; fault-filtered: the test list)"
+    labels = {"oof_accuracy": held_out, "fold_accuracy_mean": "mean fold accuracy",
+              "fold_accuracy_min": "lowest fold", "fold_accuracy_max": "highest fold",
+              "mfcc_logistic_accuracy": "MFCC baseline (logistic regression, same folds)",
+              "mean_pool_oof_accuracy": "mean pooling (ablation), held out",
+              "chance": "chance", "folds": "folds", "clips": "clips",
+              "held_out_clips": "held-out clips"}
+    counts = ("folds", "clips", "held_out_clips")
+    shown = [k for k in labels if not table[k].isna().all()]
+    lines = ["| | " + " | ".join(f"{md_escape(SPLIT_LABELS.get(s, s))} (run {md_escape(r)})"
+                                 for s, r in zip(table["split"], table["run"]))
+             + (" | random − artist |" if drop is not None else " |")]
+    lines.append("|---|" + "---:|" * (len(table) + (drop is not None)))
+    for key in shown:
+        cells = [_fmt(v, count=key in counts) for v in table[key]]
+        if drop is not None:
+            cells.append(_signed(float(drop[key])) if key in drop.index else "")
+        lines.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+LEAKAGE = (
+    "GTZAN holds many excerpts by the same artist, often from the same album and some from the same "
+    "recording; Sturm's analysis of the collection lists these repetitions and his artist index "
+    "names the artist of every excerpt (Sturm 2013, see [References](references.md)). Random "
+    "stratified folds, the paper's protocol, put one artist's excerpts on both sides of a split, so "
+    "a model can score by recognising the artist, the production or the recording rather than the "
+    "genre, and its accuracy is inflated. This project's `split: artist` builds stratified folds "
+    "that keep every artist (by Sturm's index, downloaded and SHA-256-checked on first use) in one "
+    "fold. Running the same parameters both ways on the same data measures how much of the accuracy "
+    "the leakage accounts for.")
+
+
+def drop_statement(comparison: SplitComparison) -> str:
+    """The drop from random to artist-grouped folds in one or two plain sentences."""
+    drop = comparison.drop()
+    if drop is None:
+        raise ValueError("Both random and artist-grouped folds are needed to state a drop.")
+    rand, art = comparison.table.loc["random"], comparison.table.loc["artist"]
+    oof = float(drop["oof_accuracy"])
+    if math.isnan(oof):
+        text = "One of the two runs recorded no out-of-fold accuracy, so no drop can be stated."
+    elif oof > 0:
+        text = (f"Keeping each artist in one fold lowers the out-of-fold accuracy from "
+                f"{rand['oof_accuracy']:.3f} to {art['oof_accuracy']:.3f}: a drop of {oof:.3f} "
+                f"({100 * oof:.1f} percentage points), what random folds gain by letting an artist "
+                "appear in both training and test (one run of each, so fold-to-fold noise is part "
+                "of it).")
+    elif oof < 0:
+        text = (f"Here the artist-grouped folds score higher than the random ones "
+                f"({art['oof_accuracy']:.3f} vs {rand['oof_accuracy']:.3f}, {-oof:.3f} more): "
+                "this comparison shows no accuracy inflated by artist leakage.")
+    else:
+        text = f"Both splits give the same out-of-fold accuracy ({rand['oof_accuracy']:.3f}): no drop."
+    mfcc = float(drop["mfcc_logistic_accuracy"])
+    if not math.isnan(mfcc):
+        text += (f" The MFCC baseline goes from {rand['mfcc_logistic_accuracy']:.3f} to "
+                 f"{art['mfcc_logistic_accuracy']:.3f} (random − artist = {mfcc:+.3f}).")
+    return text
+
+
+def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
+    """`splits.md`: the leakage in plain words and, from `comparison`, both splits side by side with
+    the drop, or the split(s) run so far and the command that runs each missing one. `parameters`
+    are the run's papermill parameters ({"profile": ..., "overrides": {...}}), reused there."""
+    name = _code(comparison.run_dir.name)
+    out = [f"# {TITLE}", "", LEAKAGE, "",
+           "This page is generated from the `metrics.json` of this run and of the run folders "
+           "beside it that share its dataset fingerprint and every result parameter but `split`.", ""]
+    table = comparison.table
+    if comparison.dataset != "gtzan":
+        paper = paths.runs_dir() / "paper"
+        artist = paper.parent / "paper-artist"
+        out += ["## This run", "",
+                f"This run ({name}) uses the **{md_escape(comparison.dataset)}** dataset, which has "
+                "no artists: every clip is generated on its own, so there is no artist leakage to "
+                "measure, and artist-grouped folds apply to GTZAN only (the configuration refuses "
+                f"`split=artist` for this dataset). Its {md_escape(comparison.split)} folds gave:", "",
+                *comparison_table(comparison), "",
+                "On GTZAN, the two runs side by side come from:", "", "```bash",
+                "make reproduce PROFILE=paper",
+                f'make reproduce PROFILE=paper PARAMS="split=artist run_dir={display_path(artist)}"',
+                "```", "",
+                f"and the book of either run (`.venv/bin/paperlib book --run {display_path(paper)}`) "
+                "then shows this comparison."]
+        return "\n".join(out) + "\n"
+    if comparison.complete:
+        out += ["## Both splits", "", *comparison_table(comparison), "",
+                f"**{drop_statement(comparison)}**", ""]
+        return "\n".join(out) + "\n"
+    runs = [f"**{md_escape(s)}** (run {_code(r)})" for s, r in zip(table["split"], table["run"])]
+    out += ["## Not both splits yet", "",
+            (f"Only the {runs[0]} split has been run with these parameters:" if len(runs) == 1 else
+             f"These parameters have been run with the {', '.join(runs)} splits:"), "",
+            *comparison_table(comparison), ""]
+    for other in (s for s in ("random", "artist") if s not in table.index):
+        target = sibling_run_dir(comparison, other)
+        out.append(f"Run the **{other}** split as a sibling run folder, "
+                   f"{_code(display_path(target))} (a folder of its own: a run folder refuses other "
+                   "parameters; finished folds there are reused), with:")
+        out += ["", "```bash", reproduce_other_command(parameters, other, target), "```", ""]
+    out.append(f"Then rebuild this book (`.venv/bin/paperlib book --run "
+               f"{display_path(comparison.run_dir)}`) to see random and artist-grouped folds side by "
+               "side.")
+    return "\n".join(out) + "\n"
