@@ -36,10 +36,12 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 def _reproduce(args: argparse.Namespace) -> int:
     configure_environment()
     only = args.notebooks.split(",") if args.notebooks else None
-    executed = run_notebooks(args.profile, parse_assignments(args.set), only=only)
-    print(f"Executed {len(executed)} notebook(s) into {executed[0].parent if executed else '-'}")
+    overrides = parse_assignments(args.set)
+    executed = run_notebooks(args.profile, overrides, only=only)
+    run_path = load_profile(args.profile, **overrides).run_path()
+    print(f"Executed {len(executed)} notebook(s) of run {run_path}")
     if only is None and not args.no_book:
-        index = build_book(executed[0].parent.parent)
+        index = build_book(run_path)
         print(f"The book: open {index}")
     return 0
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from paperlib.core import paths
-from paperlib.publish.book import build_book, md_escape, read_run
+from paperlib.core.run_folder import RunFolderError, open_existing_run
+from paperlib.publish.book import build_book, read_run
+from paperlib.publish.markdown import md_escape
 from paperlib.cli import main
 from paperlib.publish.notebook_runner import notebook_names
 
@@ -97,17 +99,16 @@ def test_claims_page_lists_every_recorded_verdict(book, book_run):
     site, _ = book
     page = (site / "claims.html").read_text()
     rows = [text_of(r) for r in re.findall(r"<tr.*?</tr>", page, flags=re.S)]
-    metrics = json.loads((book_run / "metrics.json").read_text())
+    results = open_existing_run(book_run).results()
     total = {"holds": 0, "does not hold": 0, "not testable here": 0}
     for name in notebook_names():
-        claims = metrics[name]["claims"]
+        claims = results[name].claims
         assert claims, f"{name} recorded no claims"
         for claim in claims:
-            cells = [claim["section"], claim["claim"], claim["paper"], claim["this_run"],
-                     claim["verdict"]]
+            cells = [claim.section, claim.claim, claim.paper, claim.this_run, claim.verdict]
             expected = " ".join(" ".join(str(c).split()) for c in cells)
-            assert expected in rows, f"{name}: claim {claim['claim']!r} missing from the claims page"
-            total[claim["verdict"]] += 1
+            assert expected in rows, f"{name}: claim {claim.claim!r} missing from the claims page"
+            total[claim.verdict] += 1
     summary = (f"{sum(total.values())} claims: {total['holds']} hold, {total['does not hold']} do "
                f"not hold, {total['not testable here']} not testable here")
     assert summary in text_of(page)
@@ -118,8 +119,8 @@ def test_splits_page_shows_this_runs_folds(book, book_run):
     site, _ = book
     content = text_of((site / "splits.html").read_text())
     assert "Random vs artist-grouped folds" in content and "Sturm" in content
-    cv = json.loads((book_run / "metrics.json").read_text())["03_cv_training"]
-    assert f"out-of-fold accuracy {cv['oof_accuracy']:.3f}" in content
+    cv = open_existing_run(book_run).result("03_cv_training")
+    assert f"out-of-fold accuracy {cv.oof_accuracy:.3f}" in content
     if json.loads((book_run / "manifest.json").read_text())["config"]["dataset"] != "gtzan":
         assert "artist-grouped folds apply to GTZAN only" in content
 
@@ -142,7 +143,8 @@ def test_pages_carry_the_runs_provenance(book, book_run):
         page = (site / "notebooks" / f"{name}.html").read_text()
         content = text_of(page)
         assert "Provenance of this page" in content
-        assert fingerprint in content and manifest["git_commit"] in content
+        assert fingerprint in content
+        assert manifest["steps"][name]["git_commit"] in content  # the commit that made this step
         assert f'href="{REPOSITORY}/blob/main/notebooks/{name}.ipynb"' in page
         binder = "mybinder.org/v2/gh/genre-signatures/genre-signatures/main?urlpath=lab/tree"
         assert f"{binder}/notebooks/{name}.ipynb" in page
@@ -202,7 +204,7 @@ def test_a_run_from_before_a_new_parameter_is_read_and_other_parameters_refused(
 @pytest.mark.slow
 def test_missing_notebooks_and_manifest_are_named(run_copy, capsys):
     (run_copy / "manifest.json").unlink()
-    with pytest.raises(FileNotFoundError, match="no manifest.json"):
+    with pytest.raises(RunFolderError, match="no manifest.json, so it is not a run folder"):
         read_run(run_copy)
     (run_copy / "notebooks" / "06_equations.ipynb").unlink()
     (run_copy / "notebooks" / "08_recommendations.ipynb").unlink()

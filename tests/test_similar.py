@@ -23,28 +23,24 @@ def tiny_config(run_dir):
 def run_dir(tmp_path_factory):
     """A run folder with what `similar` reads: manifest, tracks.csv, final model and signatures."""
     from paperlib.model.network import build_model, save_model
-    from paperlib.data.prepare import TRACKS
-    from paperlib.model.cross_validation import final_name
     from paperlib.core.session import configure_environment
-    from paperlib.model.training import FINAL, fold_dir
+    from paperlib.core.registry import FINAL
 
     configure_environment()
     path = tmp_path_factory.mktemp("similar") / "run"
     config = tiny_config(path)
     run = open_run(config)
     labels = np.arange(CLIPS) % len(GENRES)
-    run.save_table(TRACKS, pd.DataFrame({
+    run.save_table("tracks", pd.DataFrame({
         "track_id": [f"t{i:02d}" for i in range(CLIPS)], "genre": [GENRES[g] for g in labels],
         "label": labels, "path": [f"{GENRES[g]}/t{i:02d}.wav" for i, g in enumerate(labels)]}))
-    folder = fold_dir(run, "attention", FINAL)
-    folder.mkdir(parents=True)
-    save_model(build_model(config, n_classes=len(GENRES)), folder / "model.keras")
+    save_model(build_model(config, n_classes=len(GENRES)), run.path_of("model", pooling="attention", fold=FINAL))
     rng = np.random.default_rng(0)
-    run.save_arrays(final_name("attention"), label=labels,
-                    genre=np.full((CLIPS, len(GENRES)), 0.1, np.float32),
-                    attention=np.full((CLIPS, config.n_tokens), 0.1, np.float32),
-                    signature=rng.random((CLIPS, config.embedding_dim)).astype(np.float32),
-                    token_embeddings=rng.random((CLIPS, config.n_tokens, config.embedding_dim)))
+    run.save_arrays("final_outputs", dict(
+        label=labels, genre=np.full((CLIPS, len(GENRES)), 0.1, np.float32),
+        attention=np.full((CLIPS, config.n_tokens), 0.1, np.float32),
+        signature=rng.random((CLIPS, config.embedding_dim)).astype(np.float32),
+        token_embeddings=rng.random((CLIPS, config.n_tokens, config.embedding_dim))), pooling="attention")
     return path
 
 
@@ -144,12 +140,12 @@ def test_fold_mean_embeddings_average_each_models_token_embeddings(run_dir):
     from paperlib.data.features import cut_tokens
     from paperlib.model.network import explain, load_model
     from paperlib.analysis.recommendations import fold_mean_embeddings
-    from paperlib.model.training import FINAL, fold_dir
+    from paperlib.core.registry import FINAL
 
     config = open_existing_run(run_dir).config
     images = np.random.default_rng(1).integers(0, 256, (3, config.n_mels, config.n_frames), np.uint8)
     tokens = cut_tokens(images, config)
-    model_path = fold_dir(open_existing_run(run_dir), "attention", FINAL) / "model.keras"
+    model_path = open_existing_run(run_dir).path_of("model", pooling="attention", fold=FINAL)
     means = fold_mean_embeddings([model_path, model_path], tokens)
     expected = explain(load_model(model_path), tokens)["token_embeddings"].mean(axis=1)
     assert means.shape == (2, 3, config.embedding_dim)

@@ -4,7 +4,7 @@ import numpy as np
 
 from paperlib.model.baselines import mfcc_logistic_oof
 from paperlib.model.batches import token_batches
-from paperlib.claims.claim import Claim, claims_record, claims_table
+from paperlib.claims.claim import Claim, claims_table, records
 from paperlib.core.config import make_config
 from paperlib.core.parallel import parallel_map
 
@@ -42,7 +42,10 @@ def test_claim_verdicts():
     claims = [Claim("3.1", "a", "x", "y", True), Claim("3.1", "b", "x", "y", False),
               Claim("3.1", "c", "x", "y", None)]
     assert claims_table(claims)["verdict"].tolist() == ["holds", "does not hold", "not testable here"]
-    assert claims_record(claims)[1]["verdict"] == "does not hold"
+    stored = records(claims)
+    assert stored[1].verdict == "does not hold"
+    assert claims_table(stored).equals(claims_table(claims))
+    assert stored[2].model_dump()["verdict"] == "not testable here"
 
 
 def test_token_batches_cover_every_clip_once_per_epoch():

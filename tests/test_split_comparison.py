@@ -10,7 +10,8 @@ import pytest
 from paperlib.core import paths
 from paperlib.core.run_folder import RunFolder
 from paperlib.core.config import Config
-from paperlib.publish.splits_page import STEP, compare_splits, split_page
+from paperlib.publish.splits_page import compare_splits, split_page
+from tests.factories import data_result, training_result
 
 FINGERPRINT = "a" * 64
 PAPER = {"profile": "paper", "overrides": {}}
@@ -26,14 +27,10 @@ def make_run(name: str, *, split: str = "random", fingerprint: str = FINGERPRINT
     # a fault-filtered run keeps some of the folder's clips: its own fingerprint, the folder's source
     kept = "f" * 64 if split == "fault-filtered" else fingerprint
     run.bind_dataset(kept, run.path / "audio", source=fingerprint)
-    run.record_metrics("01_data", {"dataset": "gtzan", "clips": 999, "claims": []})
+    run.record(data_result())
     if cv:
-        folds = folds or [oof - 0.02, oof, oof + 0.02]
-        run.record_metrics(STEP, {
-            "oof_accuracy": oof, "fold_accuracies": folds,
-            "fold_accuracy_mean": sum(folds) / len(folds), "fold_accuracy_min": min(folds),
-            "mfcc_logistic_accuracy": mfcc, "chance": 0.1, "folds": len(folds), "split": split,
-            "mean_pool_oof_accuracy": mean_pool, "claims": []})
+        run.record(training_result(folds=folds or [oof - 0.02, oof, oof + 0.02], oof=oof, mfcc=mfcc,
+                                   mean_pool=mean_pool, split=split))
     return run.path
 
 
@@ -159,8 +156,7 @@ def test_synthetic_page_says_artist_folds_are_for_gtzan(project_root):
     run = RunFolder(paths.runs_dir() / "default", config)
     run.path.mkdir(parents=True)
     run.bind_dataset(FINGERPRINT, run.path / "audio")
-    run.record_metrics(STEP, {"oof_accuracy": 0.912, "fold_accuracies": [0.9, 0.924],
-                              "mfcc_logistic_accuracy": 0.5, "mean_pool_oof_accuracy": None})
+    run.record(training_result(folds=[0.9, 0.924], oof=0.912, mfcc=0.5, mean_pool=None))
     page = split_page(compare_splits(run.path), {"profile": "default", "overrides": {}})
     assert "artist-grouped folds apply to GTZAN only" in page
     assert "| out-of-fold accuracy | 0.912 |" in page

@@ -14,6 +14,7 @@ from paperlib.data.features import token_seconds
 from paperlib.data.genres import GENRES
 
 SIMILARITY = 0.9  # cosine threshold for "similar patterns" within a clip (first-occurrence analysis)
+ENDING_TOKENS = 2  # the last tokens that count as a clip's ending (endings analysis)
 
 
 def _check_attention(attention: np.ndarray) -> np.ndarray:

@@ -170,3 +170,16 @@ def recommendation_table(query: int, indices: np.ndarray, distances: np.ndarray,
               "cosine distance": float(d)}
              for rank, (i, d) in enumerate(zip(indices, distances), start=1)]
     return pd.DataFrame(rows)
+
+
+# Where the mean-pooled embeddings of notebook 08 come from, and how to say it.
+MEAN_POOLED_SOURCES = {
+    "ablation": "mean-pooling model (ablation)",
+    "attention_token_mean": "attention model's token embeddings, averaged without attention (ablation not run)",
+}
+
+
+def same_genre_share(labels: np.ndarray, queries: np.ndarray, indices: np.ndarray) -> float:
+    """The share of the recommendations (`indices`, one row per query) in their query's genre."""
+    labels = np.asarray(labels)
+    return float(np.mean(labels[indices] == labels[queries][:, None]))

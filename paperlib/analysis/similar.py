@@ -15,16 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError, open_existing_run
 from paperlib.analysis.recommendations import nearest
 from paperlib.data.audio import fit_to_clip, read_audio
 from paperlib.data.genres import GENRES
 from paperlib.data.features import cut_tokens, log_mel_db, token_seconds
-from paperlib.data.prepare import TRACKS
 from paperlib.data.spectrogram_images import image_like_source
 from paperlib.model.cross_validation import load_final
 from paperlib.model.network import explain, load_model
-from paperlib.model.training import FINAL, fold_dir
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class SimilarResult:
 
 def final_model_path(run: RunFolder) -> Path:
     """The final (all-clip) attention model of a run, or a clear error naming notebook 03."""
-    path = fold_dir(run, "attention", FINAL) / "model.keras"
+    path = run.path_of("model", pooling="attention", fold=FINAL)
     if not path.is_file():
         raise RunFolderError(
             f"Run folder {run.path} has no trained final model ({path.relative_to(run.path)}): "
@@ -74,9 +73,9 @@ def similar_to_file(path: str | Path, run: RunFolder | str | Path, *, k: int = 5
     config = run.config
     model_path = final_model_path(run)
     database = load_final(run, "attention")["signature"]
-    tracks = run.load_table(TRACKS, "01_data")
+    tracks = run.load_table("tracks")
     if len(tracks) != len(database):
-        raise RunFolderError(f"Run folder {run.path}: {TRACKS} lists {len(tracks)} clips but the final "
+        raise RunFolderError(f"Run folder {run.path}: the track table lists {len(tracks)} clips but the final "
                              f"signatures hold {len(database)}; run notebook 03_cv_training again.")
     if not 1 <= k <= len(database):
         raise ValueError(f"k={k} is invalid: expected 1 <= k <= {len(database)} (the run's pieces).")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
 
-from paperlib.analysis.attention import SIMILARITY, FirstOccurrence
-from paperlib.claims.claim import Claim
+from paperlib.analysis.attention import ENDING_TOKENS, SIMILARITY, FirstOccurrence
+from paperlib.claims.claim import Claim, records
+from paperlib.core.config import Config
+from paperlib.core.results import AttentionResult
 
 ALPHA = 0.05  # one-sided binomial tests
 PAPER_EXAMPLES_PER_GENRE = 5  # "five random samples from each genre" (3.4.1)
@@ -75,3 +78,45 @@ def attention_claims(example_genres: Sequence[str], recovery_overall: pd.Series 
     """Notebook 07's claims from its examples' genres, recovery, first-occurrence and endings results."""
     return [examples_claim(example_genres), recovery_claim(recovery_overall, dataset),
             first_occurrence_claim(first, first_p, similarity), ending_claim(endings, last)]
+
+
+def attention_result(*, examples: pd.DataFrame, recovered: pd.DataFrame | None,
+                     first: FirstOccurrence, first_p: float, endings: pd.DataFrame,
+                     config: Config) -> AttentionResult:
+    """Notebook 07's typed result from its example table (`attention.example_table`), recovery by
+    genre (`attention.recovery`, None without a planted truth), the first-occurrence test and the
+    endings table; with its claims. NaN (nothing to count) is stored as None with its reason."""
+    missing: dict[str, str] = {}
+
+    def number(name: str, value: float, reason: str) -> float | None:
+        if value is None or math.isnan(float(value)):
+            missing[name] = reason
+            return None
+        return float(value)
+
+    overall = recovered.loc["overall"] if recovered is not None else None
+    if overall is not None:
+        none_correct = "no correctly classified clip to look at"
+        recovery = {"recovery": number("recovery", overall["recovery"], none_correct),
+                    "recovery_chance": number("recovery_chance", overall["chance"], none_correct),
+                    "recovery_clips": int(overall["clips"])}
+        by_genre = {str(g): None if math.isnan(v) else float(v)
+                    for g, v in recovered["recovery"].drop("overall").items()}
+    else:
+        recovery = {"recovery": None, "recovery_chance": None, "recovery_clips": None}
+        missing.update({name: f"the {config.dataset} dataset has no planted moment" for name in recovery})
+        by_genre = {}
+    no_groups = "no clip has a group of similar tokens"
+    claims = attention_claims(examples["genre"], overall, first, first_p, endings,
+                              dataset=config.dataset, last=ENDING_TOKENS, similarity=SIMILARITY)
+    return AttentionResult(
+        **recovery, recovery_by_genre=by_genre,
+        first_occurrence_share=number("first_occurrence_share", first.share, no_groups),
+        first_occurrence_chance=number("first_occurrence_chance", first.chance, no_groups),
+        first_occurrence_clips=first.clips,
+        first_occurrence_p=number("first_occurrence_p", first_p, no_groups),
+        first_occurrence_similarity=SIMILARITY,
+        ending_share={str(g): float(v) for g, v in endings["share"].items()},
+        ending_p={str(g): float(v) for g, v in endings["p"].items()},
+        ending_chance=ENDING_TOKENS / config.n_tokens, examples=examples["track_id"].tolist(),
+        claims=records(claims), missing=missing)

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from paperlib.core.results import ClaimRecord, Verdict, verdict_of
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -18,15 +20,19 @@ class Claim:
     holds: bool | None
 
     @property
-    def verdict(self) -> str:
-        return {True: "holds", False: "does not hold", None: "not testable here"}[self.holds]
+    def verdict(self) -> Verdict:
+        return verdict_of(self.holds)
 
 
-def claims_table(claims: list[Claim]) -> pd.DataFrame:
-    rows = [{**asdict(c), "verdict": c.verdict} for c in claims]
-    return pd.DataFrame(rows, columns=["section", "claim", "paper", "this_run", "verdict"])
+COLUMNS = ("section", "claim", "paper", "this_run", "verdict")
 
 
-def claims_record(claims: list[Claim]) -> list[dict[str, object]]:
-    """The claims as plain data for metrics.json (the book's claims page reads them)."""
-    return [{**asdict(c), "verdict": c.verdict} for c in claims]
+def claims_table(claims: list[Claim] | list[ClaimRecord]) -> pd.DataFrame:
+    """The claims as a table, one row each, verdict last."""
+    return pd.DataFrame([{column: getattr(c, column) for column in COLUMNS} for c in claims],
+                        columns=list(COLUMNS))
+
+
+def records(claims: list[Claim]) -> list[ClaimRecord]:
+    """The claims as stored in a step's typed result (metrics.json; the book's claims page)."""
+    return [ClaimRecord(**asdict(c)) for c in claims]

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis import confusion
-from paperlib.claims.claim import Claim
+from paperlib.claims.claim import Claim, records
+from paperlib.core.results import ConfusionResult
 
 SIGNIFICANCE = 0.05  # McNemar p below which "beats" holds
 TOP_PAIRS = 3  # "confused": among the 3 most confused of the 45 genre pairs
@@ -55,3 +56,24 @@ def confusion_claims(pairs: pd.DataFrame, scores: pd.DataFrame, comparison: pd.D
         Claim("abstract", f"attention beats MFCC statistics (p < {SIGNIFICANCE:g})",
               "enhances classification accuracy", *beats(comparison, "MFCC statistics")),
     ]
+
+
+def confusion_result(accuracy: float, scores: pd.DataFrame, pairs: pd.DataFrame,
+                     comparison: pd.DataFrame) -> ConfusionResult:
+    """Notebook 04's typed result from the held-out accuracy, `confusion.per_genre_scores`,
+    `confusion.confused_pairs` and `confusion.compare_classifiers`; with its claims."""
+    mean_accuracy = comparison.loc["mean pooling", "accuracy"]
+    ablation = {"mean_pool_accuracy": None, "mcnemar_p_mean": None}
+    missing = {name: "the mean-pooling ablation was not run (ablation: false)" for name in ablation}
+    if not np.isnan(mean_accuracy):
+        ablation = {"mean_pool_accuracy": float(mean_accuracy),
+                    "mcnemar_p_mean": float(comparison.loc["mean pooling", "mcnemar_p"])}
+        missing = {}
+    top = pairs.head(5)[["a", "b", "count"]].to_numpy()
+    return ConfusionResult(
+        accuracy=accuracy, per_genre_recall={g: float(v) for g, v in scores["recall"].items()},
+        per_genre_f1={g: float(v) for g, v in scores["f1"].items()},
+        top_confused_pairs=[(a, b, int(n)) for a, b, n in top if n > 0],
+        mfcc_accuracy=float(comparison.loc["MFCC statistics", "accuracy"]),
+        mcnemar_p_mfcc=float(comparison.loc["MFCC statistics", "mcnemar_p"]), **ablation,
+        claims=records(confusion_claims(pairs, scores, comparison)), missing=missing)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperlib.claims.claim import Claim
+from paperlib.claims.claim import Claim, records
 from paperlib.core.config import Config
+from paperlib.core.results import DataResult
+from paperlib.data.features import token_geometry, token_seconds, token_starts
+from paperlib.data.prepare import PreparationReport, Prepared
 
 PAPER_TOKEN_SIZE = (217, 45)  # mel rows x frames
 PAPER_TOKEN_SECONDS = 4.0
@@ -38,3 +41,33 @@ def data_claims(token_shape: Sequence[int], token_seconds: float, overlap_second
         Claim("2.2", "GTZAN: 1000 clips of 30 s in 10 genres", "1000 clips", f"{clips} {config.dataset} clips{kept}",
               clip_count_holds(clips, config.dataset)),
     ]
+
+
+def data_result(prepared: Prepared, report: PreparationReport, config: Config) -> DataResult:
+    """Notebook 01's typed result: the clips, the token geometry and, on synthetic data, how the
+    planted moments fall on tokens; with its claims."""
+    tracks = prepared.tracks
+    windows, geometry = token_seconds(config), token_geometry(config)
+    token_shape = prepared.tokens_of(slice(0, 1)).shape[1:]
+    token_s = float(windows[0, 1] - windows[0, 0])
+    overlap_s = float(geometry["overlap_with_next_s"].dropna().mean())
+    claims = data_claims(token_shape, token_s, overlap_s, clips=report.folder_clips, config=config,
+                         usable=len(tracks))
+    moments, missing = {}, {}
+    if "motif_tokens" in tracks:
+        covering = tracks["motif_tokens"].astype(str).str.split(";").str.len()
+        moments = {"moment_covered_by_one_token": float((covering == 1).mean()),
+                   "chance_top1_recovery": float(covering.mean() / config.n_tokens)}
+    else:
+        moments = {"moment_covered_by_one_token": None, "chance_top1_recovery": None}
+        missing = {name: f"the {config.dataset} dataset has no planted moments" for name in moments}
+    return DataResult(
+        dataset=config.dataset, source=config.source, clips=len(tracks), skipped=len(report.skipped),
+        skipped_clips=report.skipped, left_out_by_split=len(report.left_out),
+        listed_but_missing=report.missing_listed,
+        clips_per_genre=tracks["genre"].value_counts().sort_index().to_dict(),
+        image_rows=int(prepared.images.shape[1]), image_frames=int(prepared.images.shape[2]),
+        token_shape=list(token_shape), token_seconds=token_s, token_overlap_seconds=overlap_s,
+        token_start_frames=token_starts(config).tolist(), cache_hit=report.cache_hit,
+        seconds=report.seconds, fingerprint=report.dataset.fingerprint, **moments,
+        claims=records(claims), missing=missing)

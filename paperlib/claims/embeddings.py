@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperlib.claims.claim import Claim
+import pandas as pd
+
+from paperlib.claims.claim import Claim, records
+from paperlib.core.results import PcaResult
 
 # The genres the paper finds "far from the rest of the clusters".
 FAR_GENRES = frozenset({"classical", "jazz"})
@@ -42,3 +45,23 @@ def pca_claims(*, farthest_two: Sequence[str], farthest_two_2d: Sequence[str], d
         Claim("3.2.1", "rock, disco and hiphop lie along similar axes (3D)", "might share rhythmic components",
               "PC coordinates listed above; 'similar axes' has no test", None),
     ]
+
+
+def pca_result(*, explained_2d: Sequence[float], explained_3d: Sequence[float],
+               spread: pd.DataFrame, scale: float, farthest_two: Sequence[str],
+               farthest_two_2d: Sequence[str], disco_pop_rank: int, pop_disco_rank: int,
+               disco_pop_rank_2d: int) -> PcaResult:
+    """Notebook 05's typed result from the PCA's explained variance, each genre's mean distance to
+    the others (`spread`, by genre) and the mean pair distance (`scale`), and the farthest genres and
+    disco/pop neighbour ranks; with its claims."""
+    claims = pca_claims(farthest_two=farthest_two, farthest_two_2d=farthest_two_2d,
+                        disco_pop_rank=disco_pop_rank, pop_disco_rank=pop_disco_rank,
+                        disco_pop_rank_2d=disco_pop_rank_2d)
+    return PcaResult(
+        explained_variance_2d=[float(v) for v in explained_2d],
+        explained_variance_3d=[float(v) for v in explained_3d],
+        mean_distance_to_others={g: float(v) for g, v in spread["mean distance to others"].items()},
+        mean_pairwise_distance=float(scale), farthest_two=list(farthest_two),
+        farthest_two_2d=list(farthest_two_2d), disco_pop_rank=int(disco_pop_rank),
+        pop_disco_rank=int(pop_disco_rank), disco_pop_rank_2d=int(disco_pop_rank_2d),
+        claims=records(claims))

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
-from paperlib.claims.claim import Claim
+from paperlib.claims.claim import Claim, records
+from paperlib.core.config import Config
+from paperlib.core.results import EquationsResult
 from paperlib.data.genres import GENRES
 
 # A null-model p-value under this level counts as "more than chance".
@@ -66,3 +69,27 @@ def equation_claims(*, paper_equations: Sequence[Mapping[str, object]], threshol
     neighbours = [_neighbour_claim("nearest", g, expected, near, names) for g, expected in PAPER_NEAREST.items()]
     neighbours += [_neighbour_claim("farthest", g, expected, far, names) for g, expected in PAPER_FARTHEST.items()]
     return equations + nulls + neighbours
+
+
+def equations_result(*, config: Config, table: pd.DataFrame, paper_equations: Sequence[Mapping[str, object]],
+                     threshold: float, observed: int, null_random: np.ndarray,
+                     null_permutation: np.ndarray, null_random_p: float, null_permutation_p: float,
+                     near: np.ndarray, far: np.ndarray, names: Sequence[str] = GENRES) -> EquationsResult:
+    """Notebook 06's typed result from every equation ranked by error (`equations.search`), the
+    paper's equations, the null models and each genre's nearest and farthest genres; with claims."""
+    claims = equation_claims(paper_equations=paper_equations, threshold=threshold, observed=observed,
+                             null_random=null_random, null_permutation=null_permutation,
+                             null_random_p=null_random_p, null_permutation_p=null_permutation_p,
+                             near=near, far=far, names=names)
+    return EquationsResult(
+        space=config.equation_space, threshold=float(threshold), n_equations_under_threshold=int(observed),
+        top_equations=[f"{row.equation} ({row.error:.3f})" for row in table.head(10).itertuples()],
+        paper_equations=[{"equation": i["equation"], "stated_d_is_nearest": bool(i["stated_d_is_nearest"]),
+                          "nearest_d": i["nearest_d"], "error": float(i["error"]), "rank": int(i["rank"])}
+                         for i in paper_equations],
+        null_draws=int(config.null_draws), null_random_mean=float(null_random.mean()),
+        null_random_p=float(null_random_p), null_permutation_mean=float(null_permutation.mean()),
+        null_permutation_p=float(null_permutation_p),
+        nearest_genres={g: [names[j] for j in near[i]] for i, g in enumerate(names)},
+        farthest_genres={g: [names[j] for j in far[i]] for i, g in enumerate(names)},
+        claims=records(claims))

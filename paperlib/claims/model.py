@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from paperlib.claims.claim import Claim
+import numpy as np
+import pandas as pd
+
+from paperlib.claims.claim import Claim, records
 from paperlib.core.config import Config
+from paperlib.core.results import ModelResult
 
 SOFTMAX_TOLERANCE = 1e-5  # largest |sum of a clip's attention weights - 1| still counted as a softmax
 
@@ -26,3 +30,18 @@ def model_claims(layer_kinds: Collection[str], config: Config, attention_sum_err
               bool(attention_sum_error < SOFTMAX_TOLERANCE)),
         Claim("2.1", "layer sizes", "not given", f"{trainable_parameters} trainable parameters", None),
     ]
+
+
+def model_result(model, counts: pd.DataFrame, outputs: dict[str, np.ndarray],
+                 attention_sum_error: float, roundtrip: float, config: Config) -> ModelResult:
+    """Notebook 02's typed result from the model, its parameter counts (`parameter_counts`, total
+    row last), its outputs on a batch and the save/reload difference; with its claims."""
+    total = counts.iloc[-1]
+    claims = model_claims({type(layer).__name__ for layer in model.layers}, config,
+                          attention_sum_error, trainable_parameters=int(total["trainable"]))
+    return ModelResult(
+        trainable_parameters=int(total["trainable"]), frozen_parameters=int(total["frozen"]),
+        parameters_by_layer=dict(zip(counts["layer"], counts["trainable"].astype(int))),
+        output_shapes={k: list(v.shape[1:]) for k, v in outputs.items()},
+        attention_sum_max_error=attention_sum_error, roundtrip_max_difference=roundtrip,
+        claims=records(claims))

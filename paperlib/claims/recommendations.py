@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paperlib.claims.claim import Claim
+import numpy as np
+import pandas as pd
+
+from paperlib.analysis.recommendations import MEAN_POOLED_SOURCES, same_genre_share
+from paperlib.claims.claim import Claim, records
+from paperlib.core.results import RecommendationResult
 
 SIGNATURE = "attention signature"  # the keys of notebook 08's genre precision@k table
 MEAN_POOLED = "mean-pooled embedding"
@@ -39,3 +44,21 @@ def recommendation_claims(precision: Mapping[str, float], chance: float, *, k: i
                if dataset == "synthetic" else
                "not measured: judged by listening (the players above)"), None),
     ]
+
+
+def recommendation_result(*, precision: Mapping[str, float], chance: float, chance_all: float,
+                          mean_source: str, queries: np.ndarray, indices: np.ndarray,
+                          tracks: pd.DataFrame, k: int, dataset: str) -> RecommendationResult:
+    """Notebook 08's typed result from genre precision@k per embedding, the chance levels, where the
+    mean-pooled embeddings came from (a key of `MEAN_POOLED_SOURCES`) and the example queries with
+    their recommendations (rows of `tracks`); with its claims."""
+    claims = recommendation_claims(precision, chance, k=k, mean_source=MEAN_POOLED_SOURCES[mean_source],
+                                   dataset=dataset)
+    ids = tracks["track_id"].to_numpy()
+    return RecommendationResult(
+        precision_at_5={name: float(value) for name, value in precision.items()}, chance=chance,
+        chance_all_others=chance_all, mean_pooled_source=mean_source,
+        examples=[{"query": str(ids[q]), "recommendations": [str(t) for t in ids[near]]}
+                  for q, near in zip(queries, indices)],
+        examples_same_genre_share=same_genre_share(tracks["label"].to_numpy(), queries, indices),
+        claims=records(claims))

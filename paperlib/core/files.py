@@ -31,7 +31,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def write_json(path: str | Path, data: Any) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_jsonable, allow_nan=False) + "\n")
 
 
 def _jsonable(value: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 from paperlib.core.config import Config
 
@@ -76,3 +77,13 @@ def cut_tokens(images: np.ndarray, config: Config) -> np.ndarray:
     index = token_starts(config)[:, None] + np.arange(config.token_frames)[None, :]
     tokens = images[:, :, index]  # (clips, mels, tokens, token_frames)
     return np.ascontiguousarray(tokens.transpose(0, 2, 1, 3), dtype=np.float32) / np.float32(255.0)
+
+
+def token_geometry(config: Config) -> pd.DataFrame:
+    """One row per token: first frame, start and end in seconds and the overlap with the next
+    token, rounded to centiseconds as shown in notebook 01."""
+    windows = token_seconds(config)
+    table = pd.DataFrame({"first_frame": token_starts(config), "start_s": windows[:, 0].round(2),
+                          "end_s": windows[:, 1].round(2)})
+    table["overlap_with_next_s"] = (table["end_s"] - table["start_s"].shift(-1)).round(2)
+    return table

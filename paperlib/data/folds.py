@@ -12,6 +12,15 @@ from paperlib.data.download import fetch_metadata
 from paperlib.data.gtzan_splits import (artist_folds, filtered_assignment, read_artist_index,
                                         read_filtered_split)
 
+# The splits (`Config.split`) in a few words, for tables, and in a sentence, for notebook 03.
+SPLIT_LABELS = {"random": "random folds", "artist": "artist folds",
+                "fault-filtered": "fault-filtered lists"}
+SPLIT_NOTES = {
+    "random": "stratified random folds (the paper's protocol)",
+    "artist": "stratified folds that keep each artist in one fold (no artist leakage)",
+    "fault-filtered": "Kereliuk et al.'s published train/valid/test lists: one test fold, early "
+                      "stopping on valid, accuracy on the test clips only",
+}
 # Markers in a clip-fold array besides the folds 0..k-1 (the published fault-filtered split):
 VALIDATION = -2  # the fixed early-stopping set of every model; never held out
 

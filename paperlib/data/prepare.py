@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from paperlib.core.run_folder import RunFolder, open_run
+from paperlib.core.run_folder import RunFolder, RunFolderError, open_run
 from paperlib.core.config import Config
 from paperlib.data.dataset import Dataset, load_dataset
 from paperlib.data.features import cut_tokens
@@ -21,8 +21,6 @@ from paperlib.data.token_cache import extract_images
 from paperlib.data.dataset import DatasetError
 from paperlib.data.gtzan_splits import missing_from_dataset
 
-TRACKS = "tracks.csv"
-FEATURES = "features.npz"
 
 
 @dataclass(frozen=True)
@@ -91,9 +89,9 @@ def prepare_data(config: Config, *, progress: bool = True) -> tuple[Prepared, Pr
     _refuse_empty_genres(dataset, tracks, images.skipped)
     # bound only now: data refused above can be fixed and read again into the same run folder
     run.bind_dataset(dataset.fingerprint, dataset.root, source=dataset.source_fingerprint)
-    run.save_table(TRACKS, tracks)
-    run.save_arrays(FEATURES, track_ids=np.array(images.track_ids), images=images.images,
-                    mfcc_stats=images.mfcc_stats)
+    run.save_table("tracks", tracks)
+    run.save_arrays("features", dict(track_ids=np.array(images.track_ids), images=images.images,
+                    mfcc_stats=images.mfcc_stats))
     report = PreparationReport(dataset, images.skipped, images.cache_hit,
                                time.perf_counter() - start, left_out, missing)
     return Prepared(run, tracks, images.images, images.mfcc_stats), report
@@ -114,10 +112,11 @@ def _refuse_empty_genres(dataset: Dataset, usable: pd.DataFrame, skipped: dict[s
 def load_prepared(config: Config) -> Prepared:
     """What step 01 saved, checked against the run's parameters."""
     run = open_run(config, create=False)
-    tracks = run.load_table(TRACKS, "01_data")
-    features = run.load_arrays(FEATURES, "01_data")
+    tracks = run.load_table("tracks")
+    features = run.load_arrays("features")
     if list(features["track_ids"]) != list(tracks["track_id"]):
-        raise RuntimeError(f"{run.path}: {TRACKS} and {FEATURES} disagree; run notebook 01_data again.")
+        raise RunFolderError(f"{run.path}: the track table and the features disagree; run notebook "
+                             "01_data again.")
     return Prepared(run, tracks, features["images"], features["mfcc_stats"])
 
 

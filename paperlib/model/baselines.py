@@ -6,7 +6,7 @@ import numpy as np
 
 from paperlib.core.run_folder import RunFolder
 from paperlib.data.prepare import Prepared
-from paperlib.data.folds import VALIDATION
+from paperlib.data.folds import VALIDATION, held_out_rows
 
 
 def mfcc_logistic_oof(stats: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
@@ -27,15 +27,25 @@ def mfcc_logistic_oof(stats: np.ndarray, labels: np.ndarray, folds: np.ndarray) 
     return probs
 
 
-MFCC_BASELINE = "oof_mfcc.npz"
-
-
 def run_mfcc_baseline(prepared: Prepared, clip_folds: np.ndarray) -> np.ndarray:
     """Step 03: out-of-fold probabilities of the MFCC-statistics baseline on the same folds, saved."""
     probs = mfcc_logistic_oof(prepared.mfcc_stats, prepared.labels, clip_folds)
-    prepared.run.save_arrays(MFCC_BASELINE, genre=probs, fold=clip_folds, label=prepared.labels)
+    prepared.run.save_arrays("mfcc_oof", {"genre": probs, "fold": clip_folds, "label": prepared.labels})
     return probs
 
 
 def load_mfcc_baseline(run: RunFolder) -> dict[str, np.ndarray]:
-    return run.load_arrays(MFCC_BASELINE, "03_cv_training")
+    return run.load_arrays("mfcc_oof")
+
+
+def held_out_accuracy(probs: np.ndarray, labels: np.ndarray, clip_folds: np.ndarray) -> float:
+    """Accuracy of class probabilities on the held-out clips (every clip, except with the
+    fault-filtered lists: the test clips)."""
+    rows = held_out_rows(clip_folds)
+    return float(np.mean(np.asarray(probs)[rows].argmax(1) == np.asarray(labels)[rows]))
+
+
+def chance_level(labels: np.ndarray, clip_folds: np.ndarray) -> float:
+    """The accuracy of always answering the most common genre of the held-out clips."""
+    held_out = np.asarray(labels)[held_out_rows(clip_folds)]
+    return float(np.bincount(held_out).max() / len(held_out))

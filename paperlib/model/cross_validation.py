@@ -14,8 +14,9 @@ import pandas as pd
 
 from paperlib.core.config import Config
 from paperlib.core.run_folder import RunFolder, RunFolderError
-from paperlib.data.folds import assign_folds, fold_assignment, fold_count, held_out_rows, VALIDATION
+from paperlib.data.folds import VALIDATION, assign_folds, fold_assignment, fold_count
 from paperlib.data.prepare import Prepared, load_prepared, prepare_data
+from paperlib.model.baselines import held_out_accuracy
 from paperlib.model.training import (FINAL, FOLD_PROCESS_BYTES, FoldResult, _fold_name,
                                      _train_fold_in_worker, load_fold, train_fold)
 from paperlib.core.parallel import gpu_available, processes_that_fit, worker_count
@@ -142,21 +143,6 @@ def out_of_fold(results: list[FoldResult], clip_folds: np.ndarray) -> dict[str, 
     return gathered
 
 
-def oof_name(pooling: str) -> str:
-    """Out-of-fold outputs: each clip predicted by the fold model that did not see it."""
-    return f"oof_{pooling}.npz"
-
-
-def final_name(pooling: str) -> str:
-    """The final (all-clip) model's outputs for every clip: one embedding space for 05, 06, 08."""
-    return f"final_{pooling}.npz"
-
-
-def fold_signatures_name(pooling: str) -> str:
-    """Every clip's signature under each fold model, (folds, clips, dim), for honest retrieval."""
-    return f"fold_signatures_{pooling}.npz"
-
-
 @dataclass(frozen=True)
 class CrossValidation:
     oof: dict[str, np.ndarray]  # OUTPUTS, "fold" and "label", one row per clip
@@ -167,8 +153,7 @@ class CrossValidation:
     @property
     def accuracy(self) -> float:
         """On the held-out clips (every clip, except with the fault-filtered lists: the test clips)."""
-        rows = held_out_rows(self.oof["fold"])
-        return float(np.mean(self.oof["genre"][rows].argmax(1) == self.oof["label"][rows]))
+        return held_out_accuracy(self.oof["genre"], self.oof["label"], self.oof["fold"])
 
     @property
     def final_in_sample_accuracy(self) -> float | None:
@@ -189,13 +174,13 @@ def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool =
     results = cv.folds
     oof = out_of_fold(results, clip_folds)
     oof["label"] = prepared.labels
-    prepared.run.save_arrays(oof_name(config.pooling), **oof)
+    prepared.run.save_arrays("oof", oof, pooling=config.pooling)
     if cv.final is not None:
-        prepared.run.save_arrays(final_name(config.pooling), label=prepared.labels,
-                                 **cv.final.outputs)
-    prepared.run.save_arrays(fold_signatures_name(config.pooling),
-                             signatures=np.stack([r.all_signatures for r in results]),
-                             fold=oof["fold"])
+        prepared.run.save_arrays("final_outputs", {"label": prepared.labels, **cv.final.outputs},
+                                 pooling=config.pooling)
+    prepared.run.save_arrays("fold_signatures", {
+        "signatures": np.stack([r.all_signatures for r in results]), "fold": oof["fold"]},
+        pooling=config.pooling)
     table = pd.DataFrame({
         "fold": [r.fold + 1 for r in results],
         "accuracy": [r.accuracy for r in results],
@@ -204,7 +189,7 @@ def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool =
         "held_out_clips": [len(r.held_out) for r in results],
         "seconds": [r.seconds for r in results],
     })
-    prepared.run.save_table(f"folds_{config.pooling}.csv", table)
+    prepared.run.save_table("fold_table", table, pooling=config.pooling)
     return CrossValidation(oof, table, [r.history for r in results],
                            cv.final.outputs if cv.final is not None else None)
 
@@ -225,12 +210,12 @@ def train_some_folds(config: Config, only: list[int], *, pooling: str | None = N
 
 
 def load_oof(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
-    return run.load_arrays(oof_name(pooling), "03_cv_training")
+    return run.load_arrays("oof", pooling=pooling)
 
 
 def load_final(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
-    return run.load_arrays(final_name(pooling), "03_cv_training")
+    return run.load_arrays("final_outputs", pooling=pooling)
 
 
 def load_fold_signatures(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:
-    return run.load_arrays(fold_signatures_name(pooling), "03_cv_training")
+    return run.load_arrays("fold_signatures", pooling=pooling)

@@ -24,6 +24,9 @@ import yaml
 
 from paperlib.core import paths
 from paperlib.core.config import load_profile, recorded_params
+from paperlib.core.registry import artifact
+from paperlib.core.results import VERDICTS, ClaimRecord
+from paperlib.core.run_folder import open_existing_run
 from paperlib.publish.markdown import md_escape
 from paperlib.publish.notebook_runner import notebook_names
 from paperlib.publish.splits_page import PAGE, compare_splits, split_page
@@ -31,7 +34,6 @@ from paperlib.publish.splits_page import PAGE, compare_splits, split_page
 STATIC_FILES = ("_config.yml", "_toc.yml", "intro.md", "paper.md", "reproduce.md", "references.md")
 PROVENANCE_MARKER = "<!-- BOOK:PROVENANCE -->"
 BUILD_MARK = ".genre-signatures-book"  # marks a folder this module may wipe and rebuild
-VERDICTS = ("holds", "does not hold", "not testable here")
 
 
 def book_source_dir() -> Path:
@@ -87,18 +89,18 @@ def collect_notebooks(run_dir: Path) -> dict[str, Path]:
         raise FileNotFoundError(f"Run folder {run_dir} does not exist; run `make reproduce` (or "
                                 "`.venv/bin/paperlib reproduce --profile PROFILE`) first.")
     names = expected_notebooks()
-    found = {n: run_dir / "notebooks" / f"{n}.ipynb" for n in names}
+    found = {n: run_dir / artifact("executed_notebook").relative(notebook=n) for n in names}
     missing = [n for n, p in found.items() if not p.is_file()]
     if missing:
         present = [p for p in found.values() if p.is_file()]
         if present:
             params = notebook_parameters(present[0])
         else:
-            manifest = run_dir / "manifest.json"
+            manifest = run_dir / artifact("manifest").relative()
             profile = _read_json(manifest).get("profile", "default") if manifest.is_file() else "default"
             params = {"profile": profile, "overrides": {"run_dir": str(run_dir)}}
         raise FileNotFoundError(
-            f"Run {run_dir} lacks executed notebook(s) {', '.join(missing)} in {run_dir / 'notebooks'}. "
+            f"Run {run_dir} lacks executed notebook(s) {', '.join(missing)}. "
             f"Make them with: {reproduce_command(params, missing)}")
     return found
 
@@ -128,23 +130,20 @@ def check_same_run(notebooks: dict[str, Path], manifest: dict[str, Any]) -> dict
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
-    """Everything the book needs from a run, checked: notebooks, parameters, manifest, metrics."""
+    """Everything the book needs from a run, checked: notebooks, parameters, manifest and the
+    typed results of every notebook."""
     run_dir = Path(run_dir).resolve()
     notebooks = collect_notebooks(run_dir)
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise FileNotFoundError(f"Run {run_dir} has no manifest.json: it was not made by "
-                                "`paperlib reproduce`, and its provenance is unknown.")
-    manifest = _read_json(manifest_path)
+    folder = open_existing_run(run_dir)
+    manifest = folder.manifest()
     parameters = check_same_run(notebooks, manifest)
-    metrics_path = run_dir / "metrics.json"
-    metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
-    unrecorded = [n for n in notebooks if n not in metrics]
+    results = folder.results()
+    unrecorded = [n for n in notebooks if n not in results]
     if unrecorded:
-        raise ValueError(f"{metrics_path} has no numbers of {', '.join(unrecorded)}; re-run it with: "
-                         f"{reproduce_command(parameters, unrecorded)}")
+        raise ValueError(f"{folder.path_of('metrics')} has no results of {', '.join(unrecorded)}; "
+                         f"re-run it with: {reproduce_command(parameters, unrecorded)}")
     return {"run_dir": run_dir, "notebooks": notebooks, "parameters": parameters,
-            "manifest": manifest, "metrics": metrics}
+            "manifest": manifest, "results": results}
 
 
 # --- generated text ------------------------------------------------------------------------
@@ -165,7 +164,7 @@ def provenance_facts(run: dict[str, Any]) -> dict[str, str]:
         "dataset": f"{dataset}, fingerprint `{str(manifest.get('dataset_fingerprint', '?'))[:12]}`",
         "configuration": f"`{manifest.get('config_key', '?')}` (seed {config.get('seed', '?')}, "
                          f"{config.get('folds', '?')} folds, {config.get('epochs', '?')} epochs)",
-        "git commit": f"`{manifest.get('git_commit', '?')}`",
+        "git commit": commits_text(manifest),
         "run updated": str(manifest.get("updated", "?")),
         "packages": packages or "?",
     }
@@ -194,20 +193,28 @@ def provenance_cell_text(name: str, facts: dict[str, str], *, repo_url: str, bra
     ])
 
 
-def count_verdicts(claims: list[dict[str, Any]], *, where: str) -> Counter:
+def count_verdicts(claims: list[ClaimRecord]) -> Counter:
+    """How many claims have each verdict (every verdict counted, zeros included)."""
     counts = Counter({v: 0 for v in VERDICTS})
-    for claim in claims:
-        if claim.get("verdict") not in VERDICTS:
-            raise ValueError(f"{where}: claim {claim.get('claim')!r} has verdict {claim.get('verdict')!r}; "
-                             f"expected one of {VERDICTS}.")
-        counts[claim["verdict"]] += 1
+    counts.update(claim.verdict for claim in claims)
     return counts
+
+
+def commits_text(manifest: dict[str, Any]) -> str:
+    """The git commit(s) of the code that made each step (Markdown)."""
+    steps = manifest.get("steps") or {}
+    by_commit: dict[str, list[str]] = {}
+    for step, info in sorted(steps.items()):
+        by_commit.setdefault(str(info.get("git_commit", "?")), []).append(step)
+    if len(by_commit) == 1:
+        return f"`{next(iter(by_commit))}`"
+    return "; ".join(f"`{commit}` ({', '.join(s)})" for commit, s in by_commit.items()) or "?"
 
 
 def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
     """`claims.md`: every 'paper vs this run' claim of metrics.json, in tables per notebook."""
-    per_step = {n: run["metrics"][n].get("claims") or [] for n in run["notebooks"]}
-    counts = {n: count_verdicts(c, where=f"metrics.json[{n!r}]") for n, c in per_step.items()}
+    per_step = {n: run["results"][n].claims for n in run["notebooks"]}
+    counts = {n: count_verdicts(c) for n, c in per_step.items()}
     total = sum(counts.values(), Counter({v: 0 for v in VERDICTS}))
     facts = provenance_facts(run)
     out = ["# Paper vs this run", "",
@@ -233,15 +240,15 @@ def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
             continue
         out += ["| section | claim | paper | this run | verdict |", "|---|---|---|---|---|"]
         for claim in claims:
-            cells = [claim.get(k, "") for k in ("section", "claim", "paper", "this_run")]
-            out.append("| " + " | ".join(md_escape(x) for x in cells) + f" | **{claim['verdict']}** |")
+            cells = [claim.section, claim.claim, claim.paper, claim.this_run]
+            out.append("| " + " | ".join(md_escape(x) for x in cells) + f" | **{claim.verdict}** |")
     return "\n".join(out) + "\n"
 
 
 def intro_provenance(run: dict[str, Any]) -> str:
     facts = provenance_facts(run)
-    clips = run["metrics"].get("01_data", {}).get("clips")
-    total = sum((count_verdicts(run["metrics"][n].get("claims") or [], where=n)
+    clips = getattr(run["results"].get("01_data"), "clips", None)
+    total = sum((count_verdicts(run["results"][n].claims)
                  for n in run["notebooks"]), Counter())
     built = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     config, fingerprint = run["manifest"].get("config", {}), run["manifest"].get("dataset_fingerprint")

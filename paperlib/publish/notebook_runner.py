@@ -8,6 +8,7 @@ from typing import Any
 
 from paperlib.core import paths
 from paperlib.core.config import load_profile
+from paperlib.core.registry import artifact
 
 
 class NotebookFailed(RuntimeError):
@@ -16,11 +17,6 @@ class NotebookFailed(RuntimeError):
 
 def notebook_names() -> list[str]:
     return sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
-
-
-def executed_dir(profile: str, overrides: dict[str, Any]) -> Path:
-    """Where executed copies go: beside the run's artifacts (build products, never committed)."""
-    return load_profile(profile, **overrides).run_path() / "notebooks"
 
 
 def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = None, *,
@@ -36,12 +32,12 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
         if unknown:
             raise ValueError(f"Unknown notebook(s) {unknown}; the notebooks are {names}.")
         names = [n for n in names if n in only]
-    out_dir = executed_dir(profile, overrides)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    run_path = load_profile(profile, **overrides).run_path()
     done = []
     for name in names:
         source = paths.notebooks_dir() / f"{name}.ipynb"
-        target = out_dir / f"{name}.ipynb"
+        target = run_path / artifact("executed_notebook").relative(notebook=name)
+        target.parent.mkdir(parents=True, exist_ok=True)
         print(f"== {name} (profile {profile})", flush=True)
         start = time.perf_counter()
         try:

@@ -20,10 +20,12 @@ from typing import Any
 import pandas as pd
 
 from paperlib.core import paths
+from paperlib.data.folds import SPLIT_LABELS
 from paperlib.core.config import RUNTIME_KEYS, SPLITS, recorded_params
+from paperlib.core.registry import artifact
+from paperlib.core.results import DataResult, TrainingResult, read_result
 from paperlib.publish.markdown import md_escape
 
-STEP = "03_cv_training"  # the notebook whose metrics.json entry holds the cross-validation numbers
 PAGE = "splits"  # the book page (splits.md)
 TITLE = "Random vs artist-grouped folds"
 # Where the data and metadata came from, not what they are: the dataset fingerprint decides the
@@ -34,8 +36,6 @@ ACCURACIES = ("oof_accuracy", "fold_accuracy_mean", "fold_accuracy_min", "fold_a
               "mfcc_logistic_accuracy", "mean_pool_oof_accuracy")
 COLUMNS = ("run", "split", "run_dir", "config_key", "clips", "held_out_clips", "folds", *ACCURACIES,
            "chance")
-SPLIT_LABELS = {"random": "random folds", "artist": "artist folds",
-                "fault-filtered": "fault-filtered lists"}
 _MAKE_SAFE = re.compile(r"^[^\s\"'$`\\#]+$")  # an assignment that survives PARAMS="..." unquoted
 
 
@@ -73,27 +73,34 @@ def is_sibling(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
             and compared_params(other) == compared_params(manifest))
 
 
-def _row(run_dir: Path, manifest: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
-    cv = metrics.get(STEP) or {}
-    folds = [float(x) for x in cv.get("fold_accuracies") or []]
+def _results(run_dir: Path) -> tuple[DataResult | None, TrainingResult | None]:
+    """A run folder's typed results of 01 and 03; None for each one missing or not of this
+    version's schema (a sibling folder that cannot be compared)."""
+    stored = _json_or_empty(run_dir / artifact("metrics").relative())
+    found = []
+    for kind in (DataResult, TrainingResult):
+        try:
+            found.append(read_result(kind.step, stored[kind.step], where=str(run_dir)))
+        except (KeyError, ValueError):
+            found.append(None)
+    return found[0], found[1]
 
-    def number(value: Any) -> float:
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
-    return {
+def _row(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    data, cv = _results(run_dir)
+    row: dict[str, Any] = {
         "run": run_dir.name, "split": run_split(manifest), "run_dir": str(run_dir),
-        "config_key": manifest.get("config_key"),
-        "clips": (metrics.get("01_data") or {}).get("clips"),
-        "held_out_clips": cv.get("held_out_clips"),
-        "folds": len(folds) if folds else cv.get("folds"),
-        "oof_accuracy": number(cv.get("oof_accuracy")),
-        "fold_accuracy_mean": sum(folds) / len(folds) if folds else number(cv.get("fold_accuracy_mean")),
-        "fold_accuracy_min": min(folds) if folds else number(cv.get("fold_accuracy_min")),
-        "fold_accuracy_max": max(folds) if folds else math.nan,
-        "mfcc_logistic_accuracy": number(cv.get("mfcc_logistic_accuracy")),
-        "mean_pool_oof_accuracy": number(cv.get("mean_pool_oof_accuracy")),
-        "chance": number(cv.get("chance")),
-    }
+        "config_key": manifest.get("config_key"), "clips": data.clips if data else None,
+        "held_out_clips": None, "folds": None, **{key: math.nan for key in (*ACCURACIES, "chance")}}
+    if cv is not None:
+        ablation = cv.mean_pool_oof_accuracy
+        row.update({
+            "held_out_clips": cv.held_out_clips, "folds": len(cv.fold_accuracies),
+            "oof_accuracy": cv.oof_accuracy, "fold_accuracy_mean": cv.fold_accuracy_mean,
+            "fold_accuracy_min": cv.fold_accuracy_min, "fold_accuracy_max": max(cv.fold_accuracies),
+            "mfcc_logistic_accuracy": cv.mfcc_logistic_accuracy,
+            "mean_pool_oof_accuracy": math.nan if ablation is None else ablation, "chance": cv.chance})
+    return row
 
 
 @dataclass(frozen=True)
@@ -136,19 +143,19 @@ def compare_splits(run_dir: str | Path) -> SplitComparison:
     and the mean-pooling ablation (NaN where not recorded). The run itself is always a row; of
     several siblings with one split, the most recently updated one with results is shown."""
     run_dir = Path(run_dir).resolve()
-    manifest = _json_or_empty(run_dir / "manifest.json")
-    rows = {run_split(manifest): _row(run_dir, manifest, _json_or_empty(run_dir / "metrics.json"))}
+    manifest_name = artifact("manifest").relative()
+    manifest = _json_or_empty(run_dir / manifest_name)
+    rows = {run_split(manifest): _row(run_dir, manifest)}
     candidates = []
     for other in sorted(p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir):
-        other_manifest = _json_or_empty(other / "manifest.json")
+        other_manifest = _json_or_empty(other / manifest_name)
         if not other_manifest or not is_sibling(manifest, other_manifest):
             continue
-        metrics = _json_or_empty(other / "metrics.json")
-        if not isinstance(metrics.get(STEP), dict):
-            continue  # no cross-validation results yet
-        candidates.append((str(other_manifest.get("updated", "")), other, other_manifest, metrics))
-    for _, other, other_manifest, metrics in sorted(candidates, key=lambda c: c[0], reverse=True):
-        rows.setdefault(run_split(other_manifest), _row(other, other_manifest, metrics))
+        if _results(other)[1] is None:
+            continue  # no cross-validation results (of this schema) yet
+        candidates.append((str(other_manifest.get("updated", "")), other, other_manifest))
+    for _, other, other_manifest in sorted(candidates, key=lambda c: c[0], reverse=True):
+        rows.setdefault(run_split(other_manifest), _row(other, other_manifest))
     order = [s for s in SPLITS if s in rows] + sorted(set(rows) - set(SPLITS))
     table = pd.DataFrame([rows[s] for s in order], columns=list(COLUMNS)).set_index("split", drop=False)
     table.index.name = None

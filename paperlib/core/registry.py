@@ -1,0 +1,85 @@
+"""Every file a run folder can hold, declared once: its name, where it lies, the step that writes it
+and what it holds. Code reaches a run's files only through `RunFolder.path_of(name, **fields)`;
+no file name of a run folder is spelled anywhere else.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+FINAL = -1  # the `fold` of the model trained on every clip (for embeddings and `paperlib similar`)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One kind of file of a run folder; `pattern` is relative to the folder, with {fields}."""
+
+    name: str
+    pattern: str
+    written_by: str  # the notebook (or command) that writes it
+    holds: str
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(f for _, f, _, _ in string.Formatter().parse(self.pattern) if f)
+
+    def relative(self, **fields: object) -> Path:
+        """The path inside the run folder; `fold` is a fold number (FINAL: the final model)."""
+        if set(fields) != self.fields:
+            raise ValueError(f"Artifact {self.name!r} ({self.pattern}) takes the fields "
+                             f"{sorted(self.fields) or 'none'}, got {sorted(fields) or 'none'}.")
+        if "fold" in fields:
+            fold = fields["fold"]
+            fields["fold"] = "final" if fold == FINAL else f"fold_{int(fold)}"  # type: ignore[arg-type]
+        return Path(self.pattern.format(**fields))
+
+
+def _declare(*artifacts: Artifact) -> dict[str, Artifact]:
+    return {a.name: a for a in artifacts}
+
+
+ARTIFACTS = _declare(
+    Artifact("manifest", "manifest.json", "every step",
+             "parameters, package versions, dataset fingerprint, schema version, each step's git commit"),
+    Artifact("metrics", "metrics.json", "every notebook",
+             "each notebook's typed results (paperlib.core.results), by notebook name"),
+    Artifact("tracks", "tracks.csv", "01_data", "the track table of the usable clips (row i = clip i)"),
+    Artifact("features", "features.npz", "01_data",
+             "every usable clip's grayscale log-mel image and MFCC statistics"),
+    Artifact("model_check", "model_check.keras", "02_model",
+             "an untrained model saved and reloaded to check the round trip"),
+    Artifact("model_dir", "cv/{pooling}/{fold}", "03_cv_training", "one trained model's folder"),
+    Artifact("model_lock", "cv/{pooling}/{fold}.lock", "03_cv_training",
+             "held while a model trains (host, pid), so that no other process wipes it"),
+    Artifact("model", "cv/{pooling}/{fold}/model.keras", "03_cv_training",
+             "a trained fold model, or the final all-clip model"),
+    Artifact("history", "cv/{pooling}/{fold}/history.csv", "03_cv_training",
+             "a model's loss and accuracy per epoch"),
+    Artifact("model_outputs", "cv/{pooling}/{fold}/outputs.npz", "03_cv_training",
+             "a model's outputs for its held-out clips and its signature of every clip"),
+    Artifact("model_done", "cv/{pooling}/{fold}/done.json", "03_cv_training",
+             "written last: the model is complete (accuracy, epochs, clips, git commit)"),
+    Artifact("oof", "oof_{pooling}.npz", "03_cv_training",
+             "each clip's outputs from the fold model that did not see it"),
+    Artifact("final_outputs", "final_{pooling}.npz", "03_cv_training",
+             "the final model's outputs for every clip: one embedding space for 05, 06, 08"),
+    Artifact("fold_signatures", "fold_signatures_{pooling}.npz", "03_cv_training",
+             "every clip's signature under each fold model, (folds, clips, dim)"),
+    Artifact("fold_table", "folds_{pooling}.csv", "03_cv_training",
+             "one row per fold: accuracy, epochs, best epoch, held-out clips, seconds"),
+    Artifact("mfcc_oof", "oof_mfcc.npz", "03_cv_training",
+             "out-of-fold probabilities of the MFCC-statistics baseline on the same folds"),
+    Artifact("confusion_matrix", "confusion_matrix.csv", "04_confusion",
+             "out-of-fold confusion counts, genres by genres"),
+    Artifact("executed_notebook", "notebooks/{notebook}.ipynb", "paperlib reproduce",
+             "the executed copy of a notebook, outputs included"),
+)
+
+
+def artifact(name: str) -> Artifact:
+    """The declared artifact `name`, or a ValueError listing the declared ones."""
+    if name not in ARTIFACTS:
+        raise ValueError(f"No artifact {name!r} is declared; the run folder holds {sorted(ARTIFACTS)}.")
+    return ARTIFACTS[name]

@@ -1,0 +1,223 @@
+"""What each notebook records in `metrics.json`: one typed result per step, validated when written
+and read back typed (by the book, the splits page and the tests).
+
+Strict JSON: no NaN or Infinity anywhere. A value a run cannot give is `None`, and every `None`
+field names its reason in `missing`. `SCHEMA_VERSION` is stored in the manifest; a run folder of
+another version is refused with a message saying what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, ValidationError, computed_field, model_validator
+
+SCHEMA_VERSION = 2  # 1: metrics.json as hand-built dictionaries (before typed results)
+
+Verdict = Literal["holds", "does not hold", "not testable here"]
+VERDICTS: tuple[str, ...] = get_args(Verdict)
+
+
+class Record(BaseModel):
+    """A strict, immutable record: unknown keys, NaN and Infinity are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def verdict_of(holds: bool | None) -> Verdict:
+    """A claim's verdict from whether it holds (None: not testable with this run)."""
+    return {True: "holds", False: "does not hold", None: "not testable here"}[holds]
+
+
+class ClaimRecord(Record):
+    """One 'paper vs this run' claim as stored: what it says, what the run measured, its verdict."""
+
+    section: str
+    claim: str
+    paper: str
+    this_run: str
+    holds: bool | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.holds)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_verdict_agrees(cls, data: Any) -> Any:
+        """A stored claim carries its verdict: accept it when it is the one `holds` gives."""
+        if isinstance(data, dict) and "verdict" in data:
+            data = dict(data)
+            verdict = data.pop("verdict")
+            if verdict != verdict_of(data.get("holds")):
+                raise ValueError(f"verdict {verdict!r} does not follow from holds={data.get('holds')!r}")
+        return data
+
+
+class StepResult(Record):
+    """The numbers and claims of one notebook; `missing` maps each None field to its reason."""
+
+    step: ClassVar[str]
+    claims: list[ClaimRecord]
+    missing: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _every_none_has_a_reason(self) -> "StepResult":
+        empty = {name for name in type(self).model_fields if getattr(self, name) is None}
+        unexplained, stray = empty - set(self.missing), set(self.missing) - empty
+        if unexplained:
+            raise ValueError(f"{sorted(unexplained)} are None without a reason in `missing`")
+        if stray:
+            raise ValueError(f"`missing` gives reasons for {sorted(stray)}, which have values")
+        return self
+
+
+class DataResult(StepResult):
+    step: ClassVar[str] = "01_data"
+    dataset: str
+    source: str
+    clips: int
+    skipped: int
+    skipped_clips: dict[str, str]
+    left_out_by_split: int
+    listed_but_missing: list[str]
+    clips_per_genre: dict[str, int]
+    image_rows: int
+    image_frames: int
+    token_shape: list[int]
+    token_seconds: float
+    token_overlap_seconds: float
+    token_start_frames: list[int]
+    cache_hit: bool
+    seconds: float
+    fingerprint: str
+    moment_covered_by_one_token: float | None
+    chance_top1_recovery: float | None
+
+
+class ModelResult(StepResult):
+    step: ClassVar[str] = "02_model"
+    trainable_parameters: int
+    frozen_parameters: int
+    parameters_by_layer: dict[str, int]
+    output_shapes: dict[str, list[int]]
+    attention_sum_max_error: float
+    roundtrip_max_difference: float
+
+
+class TrainingResult(StepResult):
+    step: ClassVar[str] = "03_cv_training"
+    oof_accuracy: float
+    fold_accuracies: list[float]
+    fold_accuracy_mean: float
+    fold_accuracy_std: float | None
+    fold_accuracy_min: float
+    epochs_run: list[int]
+    training_seconds: float
+    mfcc_logistic_accuracy: float
+    chance: float
+    folds: int
+    held_out_clips: int
+    split: str
+    final_model_in_sample_accuracy: float | None
+    mean_pool_oof_accuracy: float | None
+
+
+class ConfusionResult(StepResult):
+    step: ClassVar[str] = "04_confusion"
+    accuracy: float
+    per_genre_recall: dict[str, float]
+    per_genre_f1: dict[str, float]
+    top_confused_pairs: list[tuple[str, str, int]]
+    mfcc_accuracy: float
+    mcnemar_p_mfcc: float
+    mean_pool_accuracy: float | None
+    mcnemar_p_mean: float | None
+
+
+class PcaResult(StepResult):
+    step: ClassVar[str] = "05_pca"
+    explained_variance_2d: list[float]
+    explained_variance_3d: list[float]
+    mean_distance_to_others: dict[str, float]
+    mean_pairwise_distance: float
+    farthest_two: list[str]
+    farthest_two_2d: list[str]
+    disco_pop_rank: int
+    pop_disco_rank: int
+    disco_pop_rank_2d: int
+
+
+class PaperEquation(Record):
+    equation: str
+    stated_d_is_nearest: bool
+    nearest_d: str
+    error: float
+    rank: int
+
+
+class EquationsResult(StepResult):
+    step: ClassVar[str] = "06_equations"
+    space: str
+    threshold: float
+    n_equations_under_threshold: int
+    top_equations: list[str]
+    paper_equations: list[PaperEquation]
+    null_draws: int
+    null_random_mean: float
+    null_random_p: float
+    null_permutation_mean: float
+    null_permutation_p: float
+    nearest_genres: dict[str, list[str]]
+    farthest_genres: dict[str, list[str]]
+
+
+class AttentionResult(StepResult):
+    step: ClassVar[str] = "07_attention_listening"
+    recovery: float | None
+    recovery_chance: float | None
+    recovery_clips: int | None
+    recovery_by_genre: dict[str, float | None]  # None: no correctly classified clip of the genre
+    first_occurrence_share: float | None
+    first_occurrence_chance: float | None
+    first_occurrence_clips: int
+    first_occurrence_p: float | None
+    first_occurrence_similarity: float
+    ending_share: dict[str, float]
+    ending_p: dict[str, float]
+    ending_chance: float
+    examples: list[str]
+
+
+class Recommendation(Record):
+    query: str
+    recommendations: list[str]
+
+
+class RecommendationResult(StepResult):
+    step: ClassVar[str] = "08_recommendations"
+    precision_at_5: dict[str, float]
+    chance: float
+    chance_all_others: float
+    mean_pooled_source: Literal["ablation", "attention_token_mean"]
+    examples: list[Recommendation]
+    examples_same_genre_share: float
+
+
+RESULTS: dict[str, type[StepResult]] = {cls.step: cls for cls in (
+    DataResult, ModelResult, TrainingResult, ConfusionResult, PcaResult, EquationsResult,
+    AttentionResult, RecommendationResult)}
+
+
+def read_result(step: str, stored: Any, *, where: str) -> StepResult:
+    """A stored step result, validated; ValueError saying what is wrong and what to do."""
+    if step not in RESULTS:
+        raise ValueError(f"{where}: unknown step {step!r}; the steps are {list(RESULTS)}.")
+    try:
+        return RESULTS[step].model_validate(stored)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(record)'}: {e['msg']}"
+                             for e in exc.errors()[:5])
+        raise ValueError(f"{where}: the results of {step} do not match this version's schema "
+                         f"({problems}). Run notebook {step} again.") from None

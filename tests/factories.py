@@ -1,0 +1,33 @@
+"""Typed results with plausible defaults, for tests that need a run folder's recorded numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperlib.core.results import DataResult, TrainingResult
+
+
+def data_result(**changes: Any) -> DataResult:
+    values: dict[str, Any] = dict(
+        dataset="gtzan", source="audio", clips=999, skipped=0, skipped_clips={}, left_out_by_split=0,
+        listed_but_missing=[], clips_per_genre={}, image_rows=217, image_frames=335,
+        token_shape=[10, 217, 45], token_seconds=3.94, token_overlap_seconds=1.05,
+        token_start_frames=list(range(0, 300, 30)), cache_hit=False, seconds=1.0,
+        fingerprint="a" * 64, moment_covered_by_one_token=None, chance_top1_recovery=None,
+        claims=[], missing={"moment_covered_by_one_token": "GTZAN", "chance_top1_recovery": "GTZAN"})
+    return DataResult(**{**values, **changes})
+
+
+def training_result(*, folds: list[float], oof: float = 0.8, mfcc: float = 0.5,
+                    mean_pool: float | None = 0.7, split: str = "random", **changes: Any) -> TrainingResult:
+    missing = {} if mean_pool is not None else {"mean_pool_oof_accuracy": "ablation not run"}
+    spread = 0.01 if len(folds) > 1 else None
+    if spread is None:
+        missing["fold_accuracy_std"] = "one fold"
+    values: dict[str, Any] = dict(
+        oof_accuracy=oof, fold_accuracies=folds, fold_accuracy_mean=sum(folds) / len(folds),
+        fold_accuracy_std=spread, fold_accuracy_min=min(folds), epochs_run=[5] * len(folds),
+        training_seconds=1.0, mfcc_logistic_accuracy=mfcc, chance=0.1, folds=len(folds),
+        held_out_clips=100, split=split, final_model_in_sample_accuracy=0.9,
+        mean_pool_oof_accuracy=mean_pool, claims=[], missing=missing)
+    return TrainingResult(**{**values, **changes})
