@@ -2,7 +2,8 @@
 `paperlib train --folds 0 1` trains only some folds of a run (03 reuses them);
 `paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file;
 `paperlib book --run RUN_DIR` builds the Jupyter Book of a run and prints its index.html;
-`paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata."""
+`paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata;
+`paperlib params --profile NAME` lists every parameter: type, default, the profile's value, help."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import yaml
 
 from paperlib.analysis.similar import similar_to_file
 from paperlib.core import paths
-from paperlib.core.config import load_profile
+from paperlib.core.config import load_profile, parameter_rows
 from paperlib.core.session import configure_environment
 from paperlib.data import download
 from paperlib.model.cross_validation import train_some_folds
@@ -77,8 +78,23 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _params(args: argparse.Namespace) -> int:
+    config = load_profile(args.profile, **parse_assignments(args.set))
+    rows = parameter_rows(config)
+    print(aligned_table(rows, {"parameter": "parameter", "type": "type", "default": "default",
+                               "value": f"in {config.profile}", "help": "help"}))
+    return 0
+
+
+def aligned_table(rows: list[dict[str, str]], headers: dict[str, str]) -> str:
+    """Rows as left-aligned columns (key -> header in `headers`), a dashed line under the headers."""
+    widths = {k: max(len(h), *(len(r[k]) for r in rows)) for k, h in headers.items()}
+    lines = [headers, {k: "-" * w for k, w in widths.items()}, *rows]
+    return "\n".join("  ".join(line[k].ljust(widths[k]) for k in headers).rstrip() for line in lines)
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    """--profile and --set, shared by the commands that make a run."""
+    """--profile and --set, shared by the commands that make or describe a run."""
     parser.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one parameter (repeatable)")
@@ -141,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--base-url", metavar="URL",
                       help="a mirror (http(s):// or file://) serving the files by name")
     meta.set_defaults(func=_fetch)
+    params = sub.add_parser(
+        "params", help="list every parameter: type, default, a profile's value, help",
+        description="Print one row per parameter of a run: its name, type (with its choices or "
+                    "range), default, its value in the profile (with the --set overrides) where "
+                    "that differs from the default, and what it does. Nothing is run.")
+    _add_run_options(params)
+    params.set_defaults(func=_params)
     return parser
 
 

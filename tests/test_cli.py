@@ -1,3 +1,5 @@
+import pytest
+
 from paperlib.cli import main, parse_assignments
 
 
@@ -51,3 +53,39 @@ def test_paper_profile_is_gtzan_with_every_clip():
     config = load_profile("paper")
     assert (config.dataset, config.folds, config.epochs, config.ablation) == ("gtzan", 6, 50, True)
     assert config.data_path().name == "gtzan"
+
+
+def test_params_lists_every_parameter_with_default_help_and_the_profiles_value(capsys):
+    import re
+
+    from paperlib.core.config import Config
+
+    assert main(["params", "--profile", "smoke", "--set", "learning_rate=1e-3"]) == 0
+    header, dashes, *lines = capsys.readouterr().out.splitlines()
+    spans = [m.span() for m in re.finditer(r"-+", dashes)]  # the columns, from the dashed line
+
+    def cells(line: str) -> list[str]:
+        return [line[a:b if i < len(spans) - 1 else None].strip() for i, (a, b) in enumerate(spans)]
+
+    assert cells(header) == ["parameter", "type", "default", "in smoke", "help"]
+    rows = {row[0]: row for row in map(cells, lines)}
+    assert list(rows) == list(Config.model_fields)
+    for name, field in Config.model_fields.items():
+        assert rows[name][4] == field.description, name
+    assert rows["epochs"][1:4] == ["int >= 1", "50", "20"]  # smoke's value beside the default
+    assert rows["learning_rate"][2:4] == ["0.003", "0.001"]  # an override counts too
+    assert rows["seed"][2:4] == ["42", ""]  # the default: left blank
+    assert rows["conv_filters"][2] == "8,16,32" and rows["dataset"][1] == "synthetic|gtzan"
+    assert rows["data_dir"][2] == "null" and rows["ablation"][2] == "false"
+
+
+def test_params_refuses_bad_values_naming_them(capsys):
+    assert main(["params", "--set", "learning_rate=fast", "--set", "folds=1"]) == 2
+    err = capsys.readouterr().err
+    assert "learning_rate='fast'" in err and "expected a number (float)" in err and "folds=1" in err
+
+
+def test_params_help_says_what_it_does(capsys):
+    with pytest.raises(SystemExit):
+        main(["params", "--help"])
+    assert "one row per parameter" in capsys.readouterr().out

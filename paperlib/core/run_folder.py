@@ -244,9 +244,14 @@ def open_existing_run(path: str | Path) -> RunFolder:
     check_schema(path, manifest)
     if not isinstance(manifest.get("config"), dict):
         raise RunFolderError(f"{manifest_path} records no configuration: run notebook 01_data again.")
+    stored = manifest["config"]
+    # the data's location is no result parameter (older manifests held it): GTZAN's is where
+    # step 01 found the audio
+    gtzan = stored.get("dataset") == "gtzan"
+    where = (stored.get("data_dir") or manifest.get("dataset_root")) if gtzan else None
     try:
-        config = make_config(**manifest["config"], profile=manifest.get("profile", "default"),
-                             run_dir=str(path))
+        config = make_config(**recorded_params(stored), profile=manifest.get("profile", "default"),
+                             run_dir=str(path), data_dir=where)
     except (TypeError, ValueError) as exc:
         raise RunFolderError(f"{manifest_path} holds parameters this version cannot use ({exc}); "
                              "make the run again with this version.") from None

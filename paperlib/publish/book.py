@@ -155,8 +155,9 @@ def provenance_facts(run: dict[str, Any]) -> dict[str, str]:
     config = manifest.get("config", {})
     overrides = ", ".join(f"`{_assignment(k, v)}`" for k, v in sorted(params["overrides"].items()))
     dataset = config.get("dataset", "?")
-    if config.get("data_dir"):
-        dataset += f" (from `{config['data_dir']}`)"
+    where = config.get("data_dir") or (manifest.get("dataset_root") if dataset == "gtzan" else None)
+    if where:  # data_dir: in manifests of older versions only
+        dataset += f" (from `{where}`)"
     packages = ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("packages", {}).items()))
     return {
         "run": f"`{run['run_dir'].name}`",

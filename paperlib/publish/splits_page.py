@@ -20,18 +20,15 @@ from typing import Any
 import pandas as pd
 
 from paperlib.core import paths
-from paperlib.data.folds import SPLIT_LABELS
-from paperlib.core.config import RUNTIME_KEYS, SPLITS, recorded_params
+from paperlib.core.config import LOCATION_KEYS, RUNTIME_KEYS, SPLITS, recorded_params
 from paperlib.core.registry import artifact
 from paperlib.core.results import DataResult, TrainingResult, read_result
+from paperlib.data.folds import SPLIT_LABELS
 from paperlib.publish.markdown import md_escape
 
 PAGE = "splits"  # the book page (splits.md)
 TITLE = "Random vs artist-grouped folds"
-# Where the data and metadata came from, not what they are: the dataset fingerprint decides the
-# audio, and the metadata files are checked against pinned SHA-256 sums whatever their URL.
-LOCATION_KEYS = frozenset({"data_dir", "metadata_url"})
-IGNORED_KEYS = RUNTIME_KEYS | LOCATION_KEYS | {"split"}
+IGNORED_KEYS = RUNTIME_KEYS | LOCATION_KEYS | {"split"}  # (recorded_params drops the first two)
 ACCURACIES = ("oof_accuracy", "fold_accuracy_mean", "fold_accuracy_min", "fold_accuracy_max",
               "mfcc_logistic_accuracy", "mean_pool_oof_accuracy")
 COLUMNS = ("run", "split", "run_dir", "config_key", "clips", "held_out_clips", "folds", *ACCURACIES,
