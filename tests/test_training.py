@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.core.run_folder import RunFolderError, open_run
+from paperlib.core.run_folder import RunFolderError, git_commit, open_run
 from paperlib.core.config import make_config
 from paperlib.data.features import token_starts
 from paperlib.model.network import OUTPUTS
@@ -63,6 +63,8 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
         assert {p.name for p in fold_dir(run, "attention", k).iterdir()} == {
             "model.keras", "history.csv", "outputs.npz", DONE}
     assert len(cv.final.held_out) == 24 and cv.final.all_signatures.shape == (24, 32)
+    assert run.load_json("cv/attention/fold_0/done.json", "03")["git_commit"] == git_commit()
+    assert run.load_json("cv/attention/final/done.json", "03")["git_commit"] == git_commit()
     assert results[0].all_signatures.shape == (24, 32)
 
     # a complete fold is reused; a fold without its done marker is trained again

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paperlib.core.run_folder import RunFolder
+from paperlib.core.run_folder import RunFolder, git_commit
 from paperlib.core.config import Config
 from paperlib.data.features import cut_tokens
 from paperlib.data.folds import VALIDATION, inner_split
@@ -224,7 +224,7 @@ def _train_fold_locked(fold: int, folder: Path, images: np.ndarray, labels: np.n
     np.savez(folder / "outputs.npz", held_out=held_out, all_signatures=every["signature"], **outputs)
     run.save_json(str((folder / DONE).relative_to(run.path)), {
         "fold": fold, "attempt": attempt, "accuracy": accuracy, "seconds": seconds,
-        "epochs_run": len(history),
+        "epochs_run": len(history), "git_commit": git_commit(),
         "fit_clips": len(fit), "validation_clips": len(val), "held_out_clips": len(held_out)})
     return FoldResult(fold, held_out, outputs, every["signature"], history, accuracy, seconds)
 
