@@ -3,7 +3,8 @@
 Each fold trains on the other folds (minus a stratified inner validation split used for early
 stopping) and predicts its held-out clips. A fold's files land in `cv/<pooling>/fold_<k>/` and
 `done.json` is written last: a rerun skips folds that have it, and retrains any fold without it
-(interrupted halfway), never trusting half a fold.
+(interrupted halfway), never trusting half a fold. The final model's attempts train in
+`cv/<pooling>/final_attempts/attempt_<n>/`; the kept one is renamed to `cv/<pooling>/final/`.
 """
 
 from __future__ import annotations
