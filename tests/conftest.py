@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +17,51 @@ from paperlib.core.session import configure_environment
 
 # The public GTZAN metadata files, mirrored beside the project (../shared); tests skip without it.
 METADATA = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
+STATUS_AT_START = pytest.StashKey[str | None]()
+
+
+def git_status(root: Path) -> str | None:
+    """`git status --porcelain --untracked-files=all` of `root`; None without git or a checkout."""
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
+                              capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def worktree_changes(before: str | None, after: str | None) -> str | None:
+    """The failure message when `after` (git status at the end) has entries that `before` (at the
+    start) lacks: paths the tests created or modified in the work tree; None when nothing appeared
+    or git could not tell. Entries already there at the start are not blamed on the tests."""
+    if before is None or after is None:
+        return None
+    known = set(before.splitlines())
+    appeared = [line for line in after.splitlines() if line.strip() and line not in known]
+    if not appeared:
+        return None
+    return ("tests must write only under tmp_path: the work tree gained or changed\n"
+            + "\n".join(f"  {line}" for line in appeared))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[STATUS_AT_START] = git_status(paths.project_root())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the session when a test wrote into the repository (see `worktree_changes`)."""
+    before = session.config.stash.get(STATUS_AT_START, None)
+    after = git_status(paths.project_root()) if before is not None else None
+    message = worktree_changes(before, after)
+    if message is None:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")  # after the progress line
+        reporter.write_line(message, red=True, bold=True)
+    else:
+        print(message, file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from paperlib.analysis.attention import (
     example_table,
     first_occurrence_share,
     first_occurrence_table,
-    highest_attention_window,
     mean_attention_by_genre,
     peak_table,
     peak_tokens,
@@ -53,18 +52,6 @@ def test_mean_attention_and_peak_tables_by_genre():
     assert peaks.shape == (2, 10)
     assert peaks.loc["blues", 0] == 0.5 and peaks.loc["blues", 2] == 0.5 and peaks.loc["disco", 9] == 1
     assert list(peak_tokens(attention)) == [0, 2, 9, 9]
-
-
-def test_highest_attention_window_is_the_top_tokens_seconds():
-    config = make_config()
-    weights = np.full(config.n_tokens, 0.05)
-    weights[6] = 0.55
-    start, end = highest_attention_window(weights, config)
-    assert (start, end) == tuple(token_seconds(config)[6])
-    assert end - start == pytest.approx(4.0, abs=0.1)
-    assert start > 15  # token 6 of a 30 s clip
-    with pytest.raises(ValueError, match="shape"):
-        highest_attention_window(np.ones(3), config)
 
 
 def test_recovery_and_chance_on_a_tiny_example():

@@ -21,8 +21,8 @@ def test_genre_embeddings_reject_an_empty_genre_and_bad_shapes():
 def test_nearest_farthest_and_ranks_on_a_line():
     points = np.array([[0.0], [1.0], [3.0], [7.0], [15.0]])
     d = emb.pairwise_distances(points)
-    np.testing.assert_array_equal(emb.nearest(d, k=2), [[1, 2], [0, 2], [1, 0], [2, 1], [3, 2]])
-    np.testing.assert_array_equal(emb.farthest(d, k=2)[0], [4, 3])
+    np.testing.assert_array_equal(emb.nearest_genres(d, k=2), [[1, 2], [0, 2], [1, 0], [2, 1], [3, 2]])
+    np.testing.assert_array_equal(emb.farthest_genres(d, k=2)[0], [4, 3])
     assert emb.neighbour_rank(d, 2, 3) == 3
     assert emb.neighbour_rank(d, 4, 0) == 4
     np.testing.assert_allclose(emb.mean_distance_to_others(d)[0], (1 + 3 + 7 + 15) / 4)

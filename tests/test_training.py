@@ -1,12 +1,16 @@
+import json
 import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.core.run_folder import open_run
+from paperlib.core.run_folder import RunFolderError, git_commit, open_run
 from paperlib.core.config import make_config
 from paperlib.data.features import token_starts
-from paperlib.model.training import DONE, FINAL, fold_dir
+from paperlib.model.network import OUTPUTS
+from paperlib.model.training import (DONE, FINAL, final_attempts_dir, fold_dir, in_sample_accuracy,
+                                     load_fold)
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
 from paperlib.model.cross_validation import cross_validate, out_of_fold
 
@@ -59,6 +63,8 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
         assert {p.name for p in fold_dir(run, "attention", k).iterdir()} == {
             "model.keras", "history.csv", "outputs.npz", DONE}
     assert len(cv.final.held_out) == 24 and cv.final.all_signatures.shape == (24, 32)
+    assert run.load_json("cv/attention/fold_0/done.json", "03")["git_commit"] == git_commit()
+    assert run.load_json("cv/attention/final/done.json", "03")["git_commit"] == git_commit()
     assert results[0].all_signatures.shape == (24, 32)
 
     # a complete fold is reused; a fold without its done marker is trained again
@@ -93,6 +99,9 @@ def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
     assert (done["fit_clips"], done["validation_clips"], done["held_out_clips"]) == (12, 6, 6)
     final = run.load_json("cv/attention/final/done.json", "03")
     assert (final["fit_clips"], final["validation_clips"]) == (18, 6)
+    # in-sample: on the 18 clips it may train on, not the validation clips
+    assert cv.final.accuracy == final["accuracy"] == in_sample_accuracy(
+        cv.final.outputs["genre"], labels, clip_folds)
     oof = out_of_fold(cv.folds, clip_folds)
     assert held_out_rows(oof["fold"]).sum() == 6
     assert (oof["fold"] == clip_folds).all() and not oof["genre"][clip_folds < 0].any()
@@ -124,26 +133,96 @@ def test_a_fold_being_trained_elsewhere_is_refused_and_a_dead_holders_lock_taken
             pass
 
 
-def test_a_final_model_behind_the_folds_is_trained_again_from_another_seed(tiny, monkeypatch, tmp_path):
+@pytest.fixture
+def fake_training(tiny, monkeypatch):
+    """cross_validate with a stand-in train_fold that writes a loadable folder with a chosen
+    accuracy: scores[fold], or scores[(FINAL, attempt)]; (config, calls, scores)."""
     import paperlib.model.cross_validation as cross_validation
     import paperlib.model.training as training
 
     images, labels, config = tiny
-    config = config.replace(workers=1)
-    calls = []
-    scores = {0: 0.9, 1: 0.8, (FINAL, 0): 0.6, (FINAL, 1): 0.7, (FINAL, 2): 0.95}
+    calls, scores = [], {}
 
     def fake_train_fold(fold, images, labels, folds, config, run, *, progress=True, attempt=0):
         calls.append((fold, attempt))
         accuracy = scores[fold] if fold != FINAL else scores[(FINAL, attempt)]
-        return training.FoldResult(fold, np.arange(2), {}, np.zeros((len(labels), 2)),
+        folder = training.model_dir(run, config.pooling, fold, attempt)
+        folder.mkdir(parents=True, exist_ok=True)
+        outputs = {name: np.zeros((2, 1)) for name in OUTPUTS}
+        np.savez(folder / "outputs.npz", held_out=np.arange(2), all_signatures=np.zeros((24, 2)),
+                 **outputs)
+        pd.DataFrame({"epoch": [1]}).to_csv(folder / "history.csv", index=False)
+        (folder / DONE).write_text(json.dumps({"attempt": attempt, "accuracy": accuracy,
+                                               "seconds": 0.0}))
+        return training.FoldResult(fold, np.arange(2), outputs, np.zeros((24, 2)),
                                    pd.DataFrame(), accuracy, 0.0)
 
     monkeypatch.setattr(cross_validation, "train_fold", fake_train_fold)
-    cv = cross_validate(images, labels, config, open_run(config), progress=False)
+    return config.replace(workers=1), calls, scores
+
+
+def _kept_attempt(run):
+    assert not final_attempts_dir(run, "attention").exists()  # the other attempts are deleted
+    return json.loads((fold_dir(run, "attention", FINAL) / DONE).read_text())["attempt"]
+
+
+def test_a_final_model_behind_the_folds_is_trained_again_and_the_best_kept(tiny, fake_training, tmp_path):
+    images, labels, _ = tiny
+    config, calls, scores = fake_training
+    scores.update({0: 0.9, 1: 0.8, (FINAL, 0): 0.6, (FINAL, 1): 0.8, (FINAL, 2): 0.7})
+    run = open_run(config)
+    cv = cross_validate(images, labels, config, run, progress=False)
     assert calls == [(0, 0), (1, 0), (FINAL, 0), (FINAL, 1), (FINAL, 2)]
-    assert cv.final.accuracy == 0.95  # 0.6 and 0.7 fit worse than the folds' mean 0.85 held out
-    scores[(FINAL, 0)] = 0.86
+    # all three fit worse than the folds' mean 0.85 held out: the best, not the last, is kept
+    assert cv.final.accuracy == 0.8 and _kept_attempt(run) == 1
+    assert load_fold(run, "attention", FINAL).accuracy == 0.8
+
+    scores.update({(FINAL, 0): 0.86})
     calls.clear()
-    cross_validate(images, labels, config, open_run(config.replace(run_dir=str(tmp_path / "other"))), progress=False)
-    assert calls == [(0, 0), (1, 0), (FINAL, 0)]
+    other = open_run(config.replace(run_dir=str(tmp_path / "other")))
+    cv = cross_validate(images, labels, config, other, progress=False)
+    assert calls == [(0, 0), (1, 0), (FINAL, 0)] and _kept_attempt(other) == 0
+
+
+def test_the_final_model_alone_has_the_same_bar_and_keeps_the_first_of_equals(tiny, fake_training):
+    images, labels, _ = tiny
+    config, calls, scores = fake_training
+    scores.update({0: 0.9, 1: 0.8, (FINAL, 0): 0.6, (FINAL, 1): 0.84, (FINAL, 2): 0.84})
+    run = open_run(config)
+    cross_validate(images, labels, config, run, progress=False, only=[0, 1])
+    assert calls == [(0, 0), (1, 0)] and not fold_dir(run, "attention", FINAL).exists()
+    calls.clear()
+    cross_validate(images, labels, config, run, progress=False, only=[FINAL])
+    assert calls == [(FINAL, 0), (FINAL, 1), (FINAL, 2)]  # the bar: both folds' mean, 0.85
+    assert _kept_attempt(run) == 1
+
+
+def test_the_final_model_is_refused_until_every_fold_is_trained(tiny, fake_training):
+    images, labels, _ = tiny
+    config, calls, scores = fake_training
+    scores.update({0: 0.9, 1: 0.8, (FINAL, 0): 0.9})
+    run = open_run(config)
+    with pytest.raises(RunFolderError, match=r"fold\(s\) 0 1 .*`paperlib train --folds 0 1`"):
+        cross_validate(images, labels, config, run, progress=False, only=[FINAL])
+    cross_validate(images, labels, config, run, progress=False, only=[1])
+    with pytest.raises(RunFolderError, match=r"`paperlib train --folds 0`.*nothing was trained"):
+        cross_validate(images, labels, config, run, progress=False, only=[FINAL])
+    assert calls == [(1, 0)]
+    cross_validate(images, labels, config, run, progress=False, only=[0, FINAL])
+    assert calls == [(1, 0), (0, 0), (FINAL, 0)] and _kept_attempt(run) == 0
+
+
+def test_an_interrupted_final_model_leaves_no_final_folder_and_resumes_its_attempts(tiny, fake_training):
+    images, labels, _ = tiny
+    config, calls, scores = fake_training
+    scores.update({0: 0.9, 1: 0.8, (FINAL, 0): 0.6})  # no score for attempt 1: "interrupted"
+    run = open_run(config)
+    with pytest.raises(KeyError):
+        cross_validate(images, labels, config, run, progress=False)
+    assert not fold_dir(run, "attention", FINAL).exists()
+    assert load_fold(run, "attention", FINAL, attempt=0).accuracy == 0.6
+    scores.update({(FINAL, 1): 0.7, (FINAL, 2): 0.5})
+    calls.clear()
+    cv = cross_validate(images, labels, config, run, progress=False)
+    assert calls == [(FINAL, 1), (FINAL, 2)] and cv.final.accuracy == 0.7
+    assert _kept_attempt(run) == 1

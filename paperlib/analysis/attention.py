@@ -84,16 +84,6 @@ def peak_table(attention: np.ndarray, labels: np.ndarray,
     return table
 
 
-def highest_attention_window(attention_row: np.ndarray, config: Config) -> tuple[float, float]:
-    """(start_s, end_s) of the clip's highest-attention token."""
-    attention_row = np.asarray(attention_row, dtype=float)
-    if attention_row.shape != (config.n_tokens,):
-        raise ValueError(f"Expected one clip's attention of shape ({config.n_tokens},), "
-                         f"got {attention_row.shape}.")
-    start, end = token_seconds(config)[int(attention_row.argmax())]
-    return float(start), float(end)
-
-
 def parse_tokens(value: object) -> list[int]:
     """A motif_tokens entry ("3;4", "3" or 3) as a list of token indices."""
     text = str(value).strip()

@@ -64,14 +64,14 @@ def neighbour_order(distances: np.ndarray) -> np.ndarray:
     return np.argsort(d, axis=1, kind="stable")[:, :-1]
 
 
-def nearest(distances: np.ndarray, *, k: int = 2) -> np.ndarray:
+def nearest_genres(distances: np.ndarray, *, k: int = 2) -> np.ndarray:
     """(n, k): each point's k nearest other points (the paper's 2-NN, section 3.3)."""
     if not 1 <= k < len(distances):
         raise ValueError(f"k must lie in 1..{len(distances) - 1}, got {k}")
     return neighbour_order(distances)[:, :k]
 
 
-def farthest(distances: np.ndarray, *, k: int = 2) -> np.ndarray:
+def farthest_genres(distances: np.ndarray, *, k: int = 2) -> np.ndarray:
     """(n, k): each point's k farthest other points, farthest first."""
     if not 1 <= k < len(distances):
         raise ValueError(f"k must lie in 1..{len(distances) - 1}, got {k}")

@@ -1,21 +1,11 @@
-"""Audio for people: clips and their moments as light players (resampled, short)."""
+"""Audio for people: clips and their moments as light players (resampled, short). Read a clip as
+the model hears it with `paperlib.data.audio.load_clip(path, config)`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from paperlib.data.audio import load_clip
-from paperlib.core.config import Config
-
 PLAYER_RATE = 16000  # enough for listening; keeps notebooks and the book light
-
-
-def clip_audio(path: str | Path, config: Config) -> np.ndarray:
-    """A clip as the model hears it (the length rule applied)."""
-    return load_clip(path, sample_rate=config.sample_rate, clip_seconds=config.clip_seconds,
-                     min_clip_seconds=config.min_clip_seconds)
 
 
 def excerpt(audio: np.ndarray, sample_rate: int, start_s: float, end_s: float, *,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError, open_existing_run
-from paperlib.analysis.recommendations import nearest
+from paperlib.analysis.recommendations import nearest, top_attention_window
 from paperlib.data.audio import fit_to_clip, read_audio
 from paperlib.data.genres import GENRES
 from paperlib.data.features import cut_tokens, log_mel_db, token_seconds
@@ -99,7 +99,7 @@ def similar_to_file(path: str | Path, run: RunFolder | str | Path, *, k: int = 5
         "distance": distances[0],
     })
     probs = outputs["genre"][0]
-    start, end = token_seconds(config)[int(np.argmax(outputs["attention"][0]))] + offset_s
-    moment = (float(min(start, file_seconds)), float(min(end, file_seconds)))
+    start, end = top_attention_window(outputs["attention"][0], token_seconds(config))
+    moment = (float(min(start + offset_s, file_seconds)), float(min(end + offset_s, file_seconds)))
     return SimilarResult(path, neighbours, GENRES[int(np.argmax(probs))], float(probs.max()), moment,
                          float(file_seconds), float(offset_s), float(config.clip_seconds))

@@ -49,7 +49,8 @@ def equation_claims(*, paper_equations: Sequence[Mapping[str, object]], threshol
 
     `paper_equations`: `equations.stated_equation`'s dicts; `observed`: the number of equations under
     `threshold`; `null_*`: each null model's counts and p-value; `near`/`far`: each genre's nearest and
-    farthest genres as index rows (`embeddings.nearest`/`farthest`), in the order of `names`.
+    farthest genres as index rows (`embeddings.nearest_genres`/`farthest_genres`), in the order of
+    `names`.
     """
     equations = [
         Claim("3.2.2", info["equation"], "holds up to a threshold error",

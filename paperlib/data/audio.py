@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paperlib.core.config import Config
+
 
 class AudioError(ValueError):
     """An audio file that cannot be used: it names the file, the problem and what to do."""
@@ -71,9 +73,18 @@ def fit_to_clip(audio: np.ndarray, *, sample_rate: int, clip_seconds: float,
     return np.pad(audio, (0, target - len(audio)))
 
 
-def load_clip(path: str | Path, *, sample_rate: int, clip_seconds: float,
-              min_clip_seconds: float) -> np.ndarray:
-    """Read a file and apply the length rule: the one way every clip enters the pipeline."""
-    audio, _ = read_audio(path, sample_rate=sample_rate)
-    return fit_to_clip(audio, sample_rate=sample_rate, clip_seconds=clip_seconds,
-                       min_clip_seconds=min_clip_seconds, name=str(path))
+def load_clip(path: str | Path, config: Config | None = None, *, sample_rate: int | None = None,
+              clip_seconds: float | None = None,
+              min_clip_seconds: float | None = None) -> np.ndarray:
+    """Read a file and apply the length rule: the one way every clip enters the pipeline.
+    `load_clip(path, config)` gives a clip as the model hears it; a number given as a keyword
+    overrides the config's (without a config all three are needed)."""
+    numbers = {"sample_rate": sample_rate, "clip_seconds": clip_seconds,
+               "min_clip_seconds": min_clip_seconds}
+    for name, value in numbers.items():
+        if value is None:
+            if config is None:
+                raise TypeError(f"load_clip needs a config or {name}=...")
+            numbers[name] = getattr(config, name)
+    audio, _ = read_audio(path, sample_rate=numbers["sample_rate"])
+    return fit_to_clip(audio, **numbers, name=str(path))

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SPLIT_KINDS = ("random", "artist", "fault-filtered")
 SPLIT_NAMES = ("train", "valid", "test")
 UNUSED = "unused"
 UNKNOWN_ARTIST = "unknown:"  # prefix of the artist given to an entry without one

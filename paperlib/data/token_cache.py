@@ -60,8 +60,7 @@ def _features_of(files: tuple[Path, Path | None], *, config: Config) -> tuple[tu
         return None, (f"no spectrogram image for {audio_path.name} in Kaggle's images_original "
                       "(source: images); the clip is left out")
     try:
-        audio = load_clip(audio_path, sample_rate=config.sample_rate,
-                          clip_seconds=config.clip_seconds, min_clip_seconds=config.min_clip_seconds)
+        audio = load_clip(audio_path, config)
         db = log_mel_db(audio, config)
         image = read_png(image_path, config) if config.source == "images" else to_grayscale(db)
     except (AudioError, ImageError) as exc:

@@ -14,14 +14,15 @@ import pandas as pd
 
 from paperlib.core.config import Config
 from paperlib.core.run_folder import RunFolder, RunFolderError
-from paperlib.data.folds import VALIDATION, assign_folds, fold_assignment, fold_count
+from paperlib.data.folds import assign_folds, fold_assignment, fold_count
 from paperlib.data.prepare import Prepared, load_prepared, prepare_data
 from paperlib.model.baselines import held_out_accuracy
 from paperlib.model.training import (FINAL, FOLD_PROCESS_BYTES, FoldResult, _fold_name,
-                                     _train_fold_in_worker, load_fold, train_fold)
+                                     _train_fold_in_worker, discard_final_attempts,
+                                     in_sample_accuracy, keep_final_attempt, load_fold, train_fold)
 from paperlib.core.parallel import gpu_available, processes_that_fit, worker_count
 
-FINAL_ATTEMPTS = 3  # trainings of the final model at most (see _retrain_final_if_behind)
+FINAL_ATTEMPTS = 3  # trainings of the final model at most (see _best_final_model)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,16 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
             print(f"{_fold_name(fold, config)}: complete, reused "
                   f"(accuracy {found.accuracy:.3f})", flush=True)
             results[fold] = found
+            if fold == FINAL:
+                discard_final_attempts(run, config.pooling)  # left by an interrupted clean-up
+    choose_final = FINAL in wanted and FINAL not in results
+    if choose_final:
+        _refuse_final_before_folds(run, config, n_folds, [*results, *wanted])
+        first = load_fold(run, config.pooling, FINAL, attempt=0)
+        if first is not None:
+            print(f"final model: attempt 1 complete, reused (in-sample accuracy "
+                  f"{first.accuracy:.3f})", flush=True)
+            results[FINAL] = first
     todo = [fold for fold in wanted if fold not in results]
     cores = worker_count(config.workers)
     # each fold process holds its own TensorFlow (about 1 GB): never more than memory allows.
@@ -90,37 +101,59 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
         for result in jobs:
             results[result.fold] = result
             _report(result, config)
-    if FINAL in todo:
-        results[FINAL] = _retrain_final_if_behind(results, images, labels, folds, config, run,
-                                                  progress=progress)
+    if choose_final:
+        for fold in range(n_folds):  # the bar counts every fold model of the run, listed or not
+            results[fold] = results.get(fold) or load_fold(run, config.pooling, fold)
+        results[FINAL] = _best_final_model(results, images, labels, folds, config, run,
+                                           progress=progress)
     if only is not None:
         return None
     return CVResults([results[fold] for fold in range(n_folds)], results.get(FINAL))
 
 
-def _retrain_final_if_behind(results: dict[int, FoldResult], images: np.ndarray,
-                             labels: np.ndarray, folds: np.ndarray, config: Config,
-                             run: RunFolder, *, progress: bool) -> FoldResult:
+def _refuse_final_before_folds(run: RunFolder, config: Config, n_folds: int,
+                               coming: list[int]) -> None:
+    """The final model is judged against every fold model (`_best_final_model`): refuse it, before
+    training anything, while some fold is neither trained nor about to be."""
+    missing = [fold for fold in range(n_folds)
+               if fold not in coming and load_fold(run, config.pooling, fold) is None]
+    if missing:
+        listed = " ".join(map(str, missing))
+        raise RunFolderError(
+            f"The final model (-1) is kept only once it fits its clips as well as the fold models "
+            f"predict unseen ones, so every fold model must be trained first; fold(s) {listed} of "
+            f"{run.path} are not (or are still training elsewhere). Train them with `paperlib "
+            f"train --folds {listed}` (same --profile and --set), then the final model; nothing "
+            "was trained.")
+
+
+def _best_final_model(results: dict[int, FoldResult], images: np.ndarray, labels: np.ndarray,
+                      folds: np.ndarray, config: Config, run: RunFolder, *,
+                      progress: bool) -> FoldResult:
     """The final model, trained again from another seed (up to FINAL_ATTEMPTS in all) while it fits
-    its own training clips worse than the fold models predict unseen ones on average: an attention
-    model can miss the decisive moments in one training and find them in another, and 05, 06, 08 and
-    `paperlib similar` need a final model that learned what the folds learned. The last attempt is
-    kept; only fold models' held-out predictions are ever scored."""
-    final = results[FINAL]
-    fold_accuracies = [r.accuracy for f, r in results.items() if f != FINAL]
-    if not fold_accuracies:
-        return final
-    bar = float(np.mean(fold_accuracies))
-    for attempt in range(1, FINAL_ATTEMPTS):
-        if final.accuracy >= bar:
-            break
-        print(f"final model: in-sample accuracy {final.accuracy:.3f} is under the folds' mean "
-              f"held-out accuracy {bar:.3f}; training it again from another seed (attempt "
+    its own training clips (`in_sample_accuracy`) worse than the run's k fold models predict unseen
+    ones on average: an attention model can miss the decisive moments in one training and find them
+    in another, and 05, 06, 08 and `paperlib similar` need a final model that learned what the folds
+    learned. `results` holds every fold model and the first attempt (attempt 0); the best attempt
+    (the earliest of equals) moves into the final folder, the others are deleted. Only the fold
+    models' held-out predictions are ever scored."""
+    attempts = [results[FINAL]]
+    bar = float(np.mean([results[fold].accuracy for fold in results if fold != FINAL]))
+    while attempts[-1].accuracy < bar and len(attempts) < FINAL_ATTEMPTS:
+        attempt = len(attempts)
+        print(f"final model: in-sample accuracy {attempts[-1].accuracy:.3f} is under the folds' "
+              f"mean held-out accuracy {bar:.3f}; training it again from another seed (attempt "
               f"{attempt + 1} of {FINAL_ATTEMPTS})", flush=True)
-        final = train_fold(FINAL, images, labels, folds, config, run, progress=progress,
-                           attempt=attempt)
-        _report(final, config)
-    return final
+        found = load_fold(run, config.pooling, FINAL, attempt=attempt)
+        attempts.append(found or train_fold(FINAL, images, labels, folds, config, run,
+                                            progress=progress, attempt=attempt))
+        _report(attempts[-1], config)
+    best = int(np.argmax([a.accuracy for a in attempts]))  # the first of equals
+    if len(attempts) > 1:
+        print(f"final model: keeping attempt {best + 1} (in-sample accuracy "
+              f"{attempts[best].accuracy:.3f})", flush=True)
+    keep_final_attempt(run, config.pooling, best)
+    return attempts[best]
 
 
 def out_of_fold(results: list[FoldResult], clip_folds: np.ndarray) -> dict[str, np.ndarray]:
@@ -157,12 +190,10 @@ class CrossValidation:
 
     @property
     def final_in_sample_accuracy(self) -> float | None:
-        """The final model's accuracy on the clips it was trained on (a fixed validation set left
-        out), or None without a final model."""
+        """The final model's `in_sample_accuracy`, or None without a final model."""
         if self.final is None:
             return None
-        trained = self.oof["fold"] != VALIDATION
-        return float(np.mean(self.final["genre"][trained].argmax(1) == self.oof["label"][trained]))
+        return in_sample_accuracy(self.final["genre"], self.oof["label"], self.oof["fold"])
 
 
 def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool = True,

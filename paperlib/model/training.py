@@ -3,7 +3,8 @@
 Each fold trains on the other folds (minus a stratified inner validation split used for early
 stopping) and predicts its held-out clips. A fold's files land in `cv/<pooling>/fold_<k>/` and
 `done.json` is written last: a rerun skips folds that have it, and retrains any fold without it
-(interrupted halfway), never trusting half a fold.
+(interrupted halfway), never trusting half a fold. The final model's attempts train in
+`cv/<pooling>/final_attempts/attempt_<n>/`; the kept one is renamed to `cv/<pooling>/final/`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paperlib.core.run_folder import RunFolder
+from paperlib.core.run_folder import RunFolder, git_commit
 from paperlib.core.config import Config
 from paperlib.data.features import cut_tokens
 from paperlib.data.folds import VALIDATION, inner_split
@@ -41,8 +42,16 @@ class FoldResult:
     outputs: dict[str, np.ndarray]  # OUTPUTS for the held-out clips
     all_signatures: np.ndarray  # this model's signature of every clip, (clips, dim)
     history: pd.DataFrame
-    accuracy: float  # on the held-out clips (in-sample for FINAL)
+    accuracy: float  # on the held-out clips (for FINAL: `in_sample_accuracy`)
     seconds: float
+
+
+def in_sample_accuracy(genre: np.ndarray, labels: np.ndarray, clip_folds: np.ndarray) -> float:
+    """The final model's accuracy on the clips it may train on: every clip except the fixed
+    VALIDATION set (genre: its (clips, genres) outputs for every clip; clip_folds: each clip's fold
+    or marker)."""
+    trained = np.asarray(clip_folds) != VALIDATION
+    return float(np.mean(np.asarray(genre)[trained].argmax(1) == np.asarray(labels)[trained]))
 
 
 def _uniform_attention_warmup(model, epochs: int):
@@ -71,8 +80,20 @@ def _uniform_attention_warmup(model, epochs: int):
     return Warmup()
 
 
-def fold_dir(run: RunFolder, pooling: str, fold: int):
+def fold_dir(run: RunFolder, pooling: str, fold: int) -> Path:
     return run.path / "cv" / pooling / ("final" if fold == FINAL else f"fold_{fold}")
+
+
+def final_attempts_dir(run: RunFolder, pooling: str) -> Path:
+    """Where the final model's attempts train, before the best moves to `fold_dir(..., FINAL)`."""
+    return run.path / "cv" / pooling / "final_attempts"
+
+
+def model_dir(run: RunFolder, pooling: str, fold: int, attempt: int = 0) -> Path:
+    """Where `train_fold` writes a fold, or attempt `attempt` of the final model."""
+    if fold == FINAL:
+        return final_attempts_dir(run, pooling) / f"attempt_{attempt}"
+    return fold_dir(run, pooling, fold)
 
 
 def _alive(pid: int) -> bool:
@@ -150,8 +171,9 @@ def train_fold(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndar
                config: Config, run: RunFolder, *, progress: bool = True,
                attempt: int = 0) -> FoldResult:
     """Train one fold (or FINAL, on every clip) from scratch; store model, history and outputs.
-    `attempt` > 0 trains again from another seed."""
-    folder = fold_dir(run, config.pooling, fold)
+    `attempt` > 0 trains again from another seed. A final model's attempt trains in its own
+    folder under `final_attempts_dir`: cross_validation moves the best into place."""
+    folder = model_dir(run, config.pooling, fold, attempt)
     with fold_lock(folder):
         return _train_fold_locked(fold, folder, images, labels, folds, config, run,
                                   progress=progress, attempt=attempt)
@@ -192,7 +214,10 @@ def _train_fold_locked(fold: int, folder: Path, images: np.ndarray, labels: np.n
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     every = explain(model, cut_tokens(images, config))
     outputs = {name: values[held_out] for name, values in every.items()}
-    accuracy = float(np.mean(outputs["genre"].argmax(1) == labels[held_out]))
+    if fold == FINAL:
+        accuracy = in_sample_accuracy(every["genre"], labels, folds)
+    else:
+        accuracy = float(np.mean(outputs["genre"].argmax(1) == labels[held_out]))
     seconds = time.perf_counter() - start
 
     save_model(model, folder / "model.keras")
@@ -200,14 +225,17 @@ def _train_fold_locked(fold: int, folder: Path, images: np.ndarray, labels: np.n
     np.savez(folder / "outputs.npz", held_out=held_out, all_signatures=every["signature"], **outputs)
     run.save_json(str((folder / DONE).relative_to(run.path)), {
         "fold": fold, "attempt": attempt, "accuracy": accuracy, "seconds": seconds,
-        "epochs_run": len(history),
+        "epochs_run": len(history), "git_commit": git_commit(),
         "fit_clips": len(fit), "validation_clips": len(val), "held_out_clips": len(held_out)})
     return FoldResult(fold, held_out, outputs, every["signature"], history, accuracy, seconds)
 
 
-def load_fold(run: RunFolder, pooling: str, fold: int) -> FoldResult | None:
-    """A completed fold's results, or None when the fold is missing or incomplete."""
-    folder = fold_dir(run, pooling, fold)
+def load_fold(run: RunFolder, pooling: str, fold: int, *,
+              attempt: int | None = None) -> FoldResult | None:
+    """A completed fold's results, or None when the fold is missing or incomplete. For FINAL,
+    `attempt` reads that attempt (under `final_attempts_dir`) instead of the kept final model."""
+    folder = (fold_dir(run, pooling, fold) if attempt is None
+              else model_dir(run, pooling, fold, attempt))
     if not (folder / DONE).is_file():
         return None
     done = run.load_json(str((folder / DONE).relative_to(run.path)), "03_cv_training")
@@ -217,6 +245,26 @@ def load_fold(run: RunFolder, pooling: str, fold: int) -> FoldResult | None:
         all_signatures = data["all_signatures"]
     return FoldResult(fold, held_out, outputs, all_signatures, pd.read_csv(folder / "history.csv"),
                       done["accuracy"], done["seconds"])
+
+
+def keep_final_attempt(run: RunFolder, pooling: str, attempt: int) -> None:
+    """Move a complete attempt of the final model into `fold_dir(run, pooling, FINAL)` in one
+    rename (the folder appears complete, done.json included, or not at all); delete the other
+    attempts."""
+    source = model_dir(run, pooling, FINAL, attempt)
+    if not (source / DONE).is_file():
+        raise RuntimeError(f"{source} is not a complete attempt of the final model.")
+    target = fold_dir(run, pooling, FINAL)
+    with fold_lock(target):
+        if target.exists():
+            shutil.rmtree(target)  # unlocked: an interrupted earlier final model
+        os.replace(source, target)
+        discard_final_attempts(run, pooling)
+
+
+def discard_final_attempts(run: RunFolder, pooling: str) -> None:
+    """Delete the attempts left beside a kept final model."""
+    shutil.rmtree(final_attempts_dir(run, pooling), ignore_errors=True)
 
 
 def _limit_threads(threads: int) -> None:
