@@ -21,6 +21,7 @@ from paperlib.publish.book import build_book, read_run
 from paperlib.publish.markdown import md_escape
 from paperlib.cli import main
 from paperlib.publish.notebook_runner import notebook_names
+from paperlib.core.registry import artifact
 
 PAGES = ("intro", "paper", "reproduce", "claims", "splits", "references")
 REPOSITORY = "https://github.com/genre-signatures/genre-signatures"
@@ -77,7 +78,7 @@ def test_notebook_pages_show_their_figures(book, book_run):
     for name in notebook_names():
         page = (site / "notebooks" / f"{name}.html").read_text()
         figures = len(re.findall(r'<img[^>]+src="\.\./_images/', page))
-        expected = image_outputs(book_run / "notebooks" / f"{name}.ipynb")
+        expected = image_outputs(book_run / artifact("executed_notebook").relative(notebook=name))
         assert figures >= expected, f"{name}: {figures} figures in the HTML, {expected} in the notebook"
         with_figures += figures > 0
     assert with_figures == len(notebook_names()), "every notebook page shows at least one figure"
@@ -91,7 +92,7 @@ def test_players_survive_with_their_audio(book, book_run):
         sources = AUDIO.findall(page)
         assert sources, f"{name}: no <audio> element with MP3 data"
         assert all(len(s) > 1000 for s in sources), f"{name}: an <audio> element with no sound"
-        assert len(sources) == audio_players(book_run / "notebooks" / f"{name}.ipynb")
+        assert len(sources) == audio_players(book_run / artifact("executed_notebook").relative(notebook=name))
 
 
 @pytest.mark.slow
@@ -121,7 +122,7 @@ def test_splits_page_shows_this_runs_folds(book, book_run):
     assert "Random vs artist-grouped folds" in content and "Sturm" in content
     cv = open_existing_run(book_run).result("03_cv_training")
     assert f"out-of-fold accuracy {cv.oof_accuracy:.3f}" in content
-    if json.loads((book_run / "manifest.json").read_text())["config"]["dataset"] != "gtzan":
+    if json.loads((book_run / artifact("manifest").relative()).read_text())["config"]["dataset"] != "gtzan":
         assert "artist-grouped folds apply to GTZAN only" in content
 
 
@@ -137,7 +138,7 @@ def test_no_error_output_anywhere(book):
 @pytest.mark.slow
 def test_pages_carry_the_runs_provenance(book, book_run):
     site, _ = book
-    manifest = json.loads((book_run / "manifest.json").read_text())
+    manifest = json.loads((book_run / artifact("manifest").relative()).read_text())
     fingerprint = manifest["dataset_fingerprint"][:12]
     for name in notebook_names():
         page = (site / "notebooks" / f"{name}.html").read_text()
@@ -157,9 +158,10 @@ def test_pages_carry_the_runs_provenance(book, book_run):
 def run_copy(book_run, tmp_path):
     """The files of a run that the book reads, copied so that a test may spoil them."""
     copy = tmp_path / "run"
-    shutil.copytree(book_run / "notebooks", copy / "notebooks")
-    for name in ("manifest.json", "metrics.json"):
-        shutil.copy2(book_run / name, copy / name)
+    notebooks = artifact("executed_notebook").relative(notebook="x").parent
+    shutil.copytree(book_run / notebooks, copy / notebooks)
+    for name in ("manifest", "metrics"):
+        shutil.copy2(book_run / artifact(name).relative(), copy / artifact(name).relative())
     return copy
 
 
@@ -172,7 +174,7 @@ def _set_parameters(notebook: Path, **changes) -> None:
 @pytest.mark.slow
 def test_mixed_runs_are_refused(run_copy):
     read_run(run_copy)  # the untouched copy is accepted
-    odd = run_copy / "notebooks" / "05_pca.ipynb"
+    odd = run_copy / artifact("executed_notebook").relative(notebook="05_pca")
     params = json.loads(odd.read_text())["metadata"]["papermill"]["parameters"]
     _set_parameters(odd, overrides={**params["overrides"], "seed": 7})
     with pytest.raises(ValueError, match=r"mixed runs: 05_pca executed with other parameters"):
@@ -181,7 +183,7 @@ def test_mixed_runs_are_refused(run_copy):
 
 @pytest.mark.slow
 def test_notebooks_of_another_run_are_refused(run_copy):
-    for notebook in (run_copy / "notebooks").glob("*.ipynb"):
+    for notebook in (run_copy / artifact("executed_notebook").relative(notebook="x").parent).glob("*.ipynb"):
         _set_parameters(notebook, profile="default", overrides={})
     with pytest.raises(ValueError, match="profile 'default' but the run's manifest records"):
         read_run(run_copy)
@@ -189,12 +191,12 @@ def test_notebooks_of_another_run_are_refused(run_copy):
 
 @pytest.mark.slow
 def test_a_run_from_before_a_new_parameter_is_read_and_other_parameters_refused(run_copy):
-    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest = json.loads((run_copy / artifact("manifest").relative()).read_text())
     del manifest["config"]["source"]  # as written before the code had `source`
     manifest["config_key"] = "older"
-    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    (run_copy / artifact("manifest").relative()).write_text(json.dumps(manifest))
     read_run(run_copy)
-    for notebook in (run_copy / "notebooks").glob("*.ipynb"):
+    for notebook in (run_copy / artifact("executed_notebook").relative(notebook="x").parent).glob("*.ipynb"):
         params = json.loads(notebook.read_text())["metadata"]["papermill"]["parameters"]
         _set_parameters(notebook, overrides={**params["overrides"], "seed": 7})
     with pytest.raises(ValueError, match="belong to another run"):
@@ -203,11 +205,11 @@ def test_a_run_from_before_a_new_parameter_is_read_and_other_parameters_refused(
 
 @pytest.mark.slow
 def test_missing_notebooks_and_manifest_are_named(run_copy, capsys):
-    (run_copy / "manifest.json").unlink()
+    (run_copy / artifact("manifest").relative()).unlink()
     with pytest.raises(RunFolderError, match="no manifest.json, so it is not a run folder"):
         read_run(run_copy)
-    (run_copy / "notebooks" / "06_equations.ipynb").unlink()
-    (run_copy / "notebooks" / "08_recommendations.ipynb").unlink()
+    (run_copy / artifact("executed_notebook").relative(notebook="06_equations")).unlink()
+    (run_copy / artifact("executed_notebook").relative(notebook="08_recommendations")).unlink()
     assert main(["book", "--run", str(run_copy)]) == 2
     err = capsys.readouterr().err
     assert "06_equations, 08_recommendations" in err

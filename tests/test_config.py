@@ -181,6 +181,6 @@ def test_a_run_folder_of_an_older_version_with_data_dir_in_its_config_reopens(tm
     manifest = run.manifest()
     manifest["config"].update(data_dir=str(tmp_path / "a"), metadata_url=None)
     manifest["config_key"] = "older-key"
-    (run.path / "manifest.json").write_text(json.dumps(manifest))
+    (run.path_of("manifest")).write_text(json.dumps(manifest))
     assert open_existing_run(run.path).config.data_dir == str(tmp_path / "a")
     assert open_run(config.replace(data_dir=str(tmp_path / "b"))).manifest()["config_key"] == config.key()

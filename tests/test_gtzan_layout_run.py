@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from paperlib.data.genres import GENRES
+from paperlib.core.registry import FINAL, artifact
 from tests.conftest import METADATA
 
 CLIPS_PER_GENRE = 6
@@ -86,7 +87,7 @@ def gtzan_run(tmp_path_factory):
         run_dir = root / "run"
         executed = run_notebooks("smoke", {**RUN_PARAMS, "data_dir": str(data_dir), "run_dir": str(run_dir)},
                                  only=NOTEBOOKS, progress=False)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = json.loads((run_dir / artifact("metrics").relative()).read_text())
     return {"run_dir": run_dir, "executed": executed, "data_dir": data_dir, "written": written,
             "good_ids": sorted(set(clips) - {CORRUPT}), "metrics": metrics}
 
@@ -118,7 +119,7 @@ def test_the_folder_is_in_gtzan_original_layout(gtzan_run):
 def test_notebooks_ran_and_saved_their_metrics(gtzan_run):
     executed, run_dir = gtzan_run["executed"], gtzan_run["run_dir"]
     assert [p.stem for p in executed] == NOTEBOOKS
-    assert all(p.is_file() and p.parent == run_dir / "notebooks" for p in executed)
+    assert all(p.is_file() and p == run_dir / artifact("executed_notebook").relative(notebook=p.stem) for p in executed)
     assert set(gtzan_run["metrics"]) == set(NOTEBOOKS)
     for step in NOTEBOOKS:
         assert gtzan_run["metrics"][step]["claims"], f"{step} saved no 'paper vs this run' claims"
@@ -141,11 +142,11 @@ def test_01_found_the_layout_and_decoded_every_good_au_file(gtzan_run):
     assert claim["verdict"] == "does not hold"
     assert claim["this_run"] == f"{WRITTEN} gtzan clips, {WRITTEN - 1} used"  # the folder's, then the run's
 
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest = json.loads((run_dir / artifact("manifest").relative()).read_text())
     assert manifest["config"]["dataset"] == "gtzan"
     assert manifest["dataset_root"] == str(gtzan_run["data_dir"] / "genres")
     assert manifest["dataset_fingerprint"] == data["fingerprint"]
-    tracks = pd.read_csv(run_dir / "tracks.csv")
+    tracks = pd.read_csv(run_dir / artifact("tracks").relative())
     assert sorted(tracks["track_id"]) == gtzan_run["good_ids"]
     assert (tracks["path"] == tracks["genre"] + "/" + tracks["track_id"] + ".au").all()
     assert (tracks["label"] == tracks["genre"].map(GENRES.index)).all()
@@ -153,7 +154,7 @@ def test_01_found_the_layout_and_decoded_every_good_au_file(gtzan_run):
 
 @pytest.mark.slow
 def test_01_skipped_the_corrupt_clip_and_named_it(gtzan_run):
-    tracks = pd.read_csv(gtzan_run["run_dir"] / "tracks.csv")
+    tracks = pd.read_csv(gtzan_run["run_dir"] / artifact("tracks").relative())
     assert CORRUPT not in set(tracks["track_id"])
     output = notebook_text(gtzan_run["executed"][0])
     assert f"{WRITTEN - 1} usable clips from {gtzan_run['data_dir'] / 'genres'}" in output
@@ -186,14 +187,14 @@ def test_03_cross_validated_on_the_usable_clips(gtzan_run):
     assert cv["chance"] == pytest.approx(CLIPS_PER_GENRE / (WRITTEN - 1))
     assert cv["fold_accuracy_min"] == min(cv["fold_accuracies"])
     assert cv["mean_pool_oof_accuracy"] is None
-    folds = pd.read_csv(run_dir / "folds_attention.csv")
+    folds = pd.read_csv(run_dir / artifact("fold_table").relative(pooling="attention"))
     assert folds["held_out_clips"].sum() == WRITTEN - 1
-    with np.load(run_dir / "oof_attention.npz") as oof:
+    with np.load(run_dir / artifact("oof").relative(pooling="attention")) as oof:
         assert oof["genre"].shape == (WRITTEN - 1, len(GENRES))
         assert oof["attention"].shape == (WRITTEN - 1, 10)
         assert np.allclose(oof["attention"].sum(axis=1), 1.0, atol=1e-5)
         assert np.isclose(np.mean(oof["genre"].argmax(1) == oof["label"]), cv["oof_accuracy"])
-    assert (run_dir / "cv" / "attention" / "final" / "model.keras").is_file()
+    assert (run_dir / artifact("model").relative(pooling="attention", fold=FINAL)).is_file()
 
 
 def test_an_au_file_of_pure_garbage_is_refused(tmp_path):
@@ -239,7 +240,7 @@ def fault_filtered_run(tmp_path_factory):
                                 "metadata_url": METADATA.as_uri(),
                                 "data_dir": str(root / "gtzan"), "run_dir": str(run_dir)},
                       progress=False)
-    return {"roles": roles, "metrics": json.loads((run_dir / "metrics.json").read_text())}
+    return {"roles": roles, "metrics": json.loads((run_dir / artifact("metrics").relative()).read_text())}
 
 
 @pytest.mark.slow

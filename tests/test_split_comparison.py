@@ -11,6 +11,7 @@ from paperlib.core import paths
 from paperlib.core.run_folder import RunFolder
 from paperlib.core.config import Config
 from paperlib.publish.splits_page import compare_splits, split_page
+from paperlib.core.registry import artifact
 from tests.factories import data_result, training_result
 
 FINGERPRINT = "a" * 64
@@ -189,7 +190,7 @@ def test_the_newest_of_two_runs_of_one_split_is_shown():
     paper = make_run("paper")
     make_run("a-artist", split="artist", oof=0.41)
     newer = make_run("b-artist", split="artist", oof=0.42)
-    manifest = json.loads((newer / "manifest.json").read_text())
+    manifest = json.loads((newer / artifact("manifest").relative()).read_text())
     manifest["updated"] = "2999-01-01T00:00:00+00:00"
-    (newer / "manifest.json").write_text(json.dumps(manifest))
+    (newer / artifact("manifest").relative()).write_text(json.dumps(manifest))
     assert compare_splits(paper).table.loc["artist", "run"] == "b-artist"

@@ -7,6 +7,7 @@ from paperlib.data.audio import AudioError
 from paperlib.core.config import make_config
 from paperlib.data.dataset import load_dataset
 from paperlib.data.token_cache import cache_file, extract_images
+from paperlib.core.registry import artifact
 from tests.conftest import write_tone
 
 
@@ -69,5 +70,5 @@ def test_a_genre_with_no_readable_file_is_named(gtzan_like, tmp_path):
         with pytest.raises(DatasetError, match=r"No readable clip in genre folder\(s\) \['rock'\].*"
                                                r"rock.00000: Cannot decode"):
             prepare_data(config, progress=False)
-    assert not (tmp_path / "run" / "features.npz").exists()
-    assert "dataset_fingerprint" not in json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert not (tmp_path / "run" / artifact("features").relative()).exists()
+    assert "dataset_fingerprint" not in json.loads((tmp_path / "run" / artifact("manifest").relative()).read_text())

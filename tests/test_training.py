@@ -9,7 +9,8 @@ from paperlib.core.run_folder import RunFolderError, git_commit, open_run
 from paperlib.core.config import make_config
 from paperlib.data.features import token_starts
 from paperlib.model.network import OUTPUTS
-from paperlib.model.training import (DONE, FINAL, final_attempts_dir, fold_dir, in_sample_accuracy,
+from paperlib.core.registry import MODEL_FILES, model_file
+from paperlib.model.training import (FINAL, final_attempts_dir, fold_dir, in_sample_accuracy,
                                      load_fold)
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
 from paperlib.model.cross_validation import cross_validate, out_of_fold
@@ -61,21 +62,21 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
     assert np.allclose(oof["attention"].sum(1), 1, atol=1e-5)
     for k in (0, 1, FINAL):
         assert {p.name for p in fold_dir(run, "attention", k).iterdir()} == {
-            "model.keras", "history.csv", "outputs.npz", DONE}
+            *(file for file, _ in MODEL_FILES.values())}
     assert len(cv.final.held_out) == 24 and cv.final.all_signatures.shape == (24, 32)
-    assert run.load_json("cv/attention/fold_0/done.json", "03")["git_commit"] == git_commit()
-    assert run.load_json("cv/attention/final/done.json", "03")["git_commit"] == git_commit()
+    assert run.load_json("model_done", pooling="attention", fold=0)["git_commit"] == git_commit()
+    assert run.load_json("model_done", pooling="attention", fold=FINAL)["git_commit"] == git_commit()
     assert results[0].all_signatures.shape == (24, 32)
 
     # a complete fold is reused; a fold without its done marker is trained again
-    (fold_dir(run, "attention", 1) / DONE).unlink()
+    model_file(fold_dir(run, "attention", 1), "model_done").unlink()
     capsys.readouterr()
     again = cross_validate(images, labels, config, run, progress=False)
     printed = capsys.readouterr().out
     assert "fold 1/2: complete, reused" in printed and "fold 2/2: accuracy" in printed
     assert "final model: complete, reused" in printed
     assert np.array_equal(again.folds[0].outputs["genre"], results[0].outputs["genre"])
-    assert (fold_dir(run, "attention", 1) / DONE).is_file()
+    assert model_file(fold_dir(run, "attention", 1), "model_done").is_file()
 
 
 def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
@@ -95,9 +96,9 @@ def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
     run = open_run(config)
     cv = cross_validate(images, labels, config, run, progress=False, folds=clip_folds)
     assert len(cv.folds) == 1
-    done = run.load_json("cv/attention/fold_0/done.json", "03")
+    done = run.load_json("model_done", pooling="attention", fold=0)
     assert (done["fit_clips"], done["validation_clips"], done["held_out_clips"]) == (12, 6, 6)
-    final = run.load_json("cv/attention/final/done.json", "03")
+    final = run.load_json("model_done", pooling="attention", fold=FINAL)
     assert (final["fit_clips"], final["validation_clips"]) == (18, 6)
     # in-sample: on the 18 clips it may train on, not the validation clips
     assert cv.final.accuracy == final["accuracy"] == in_sample_accuracy(
@@ -149,10 +150,10 @@ def fake_training(tiny, monkeypatch):
         folder = training.model_dir(run, config.pooling, fold, attempt)
         folder.mkdir(parents=True, exist_ok=True)
         outputs = {name: np.zeros((2, 1)) for name in OUTPUTS}
-        np.savez(folder / "outputs.npz", held_out=np.arange(2), all_signatures=np.zeros((24, 2)),
+        np.savez(model_file(folder, "model_outputs"), held_out=np.arange(2), all_signatures=np.zeros((24, 2)),
                  **outputs)
-        pd.DataFrame({"epoch": [1]}).to_csv(folder / "history.csv", index=False)
-        (folder / DONE).write_text(json.dumps({"attempt": attempt, "accuracy": accuracy,
+        pd.DataFrame({"epoch": [1]}).to_csv(model_file(folder, "history"), index=False)
+        model_file(folder, "model_done").write_text(json.dumps({"attempt": attempt, "accuracy": accuracy,
                                                "seconds": 0.0}))
         return training.FoldResult(fold, np.arange(2), outputs, np.zeros((24, 2)),
                                    pd.DataFrame(), accuracy, 0.0)
@@ -163,7 +164,7 @@ def fake_training(tiny, monkeypatch):
 
 def _kept_attempt(run):
     assert not final_attempts_dir(run, "attention").exists()  # the other attempts are deleted
-    return json.loads((fold_dir(run, "attention", FINAL) / DONE).read_text())["attempt"]
+    return json.loads(model_file(fold_dir(run, "attention", FINAL), "model_done").read_text())["attempt"]
 
 
 def test_a_final_model_behind_the_folds_is_trained_again_and_the_best_kept(tiny, fake_training, tmp_path):

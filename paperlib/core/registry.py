@@ -36,6 +36,25 @@ class Artifact:
         return Path(self.pattern.format(**fields))
 
 
+# The files of one model folder (a fold's, the final model's or one of its attempts).
+MODEL_FILES = {
+    "model": ("model.keras", "a trained fold model, or the final all-clip model"),
+    "history": ("history.csv", "a model's loss and accuracy per epoch"),
+    "model_outputs": ("outputs.npz", "a model's outputs for its held-out clips and its signature of every clip"),
+    "model_done": ("done.json", "written last: the model is complete (accuracy, epochs, clips, git commit)"),
+}
+
+
+def model_file(folder: Path, name: str) -> Path:
+    """The file `name` (a key of MODEL_FILES) of a model folder."""
+    return folder / MODEL_FILES[name][0]
+
+
+def lock_file(folder: Path) -> Path:
+    """The lock held while `folder` is being written (`model_lock` for a model folder)."""
+    return folder.with_name(folder.name + ".lock")
+
+
 def _declare(*artifacts: Artifact) -> dict[str, Artifact]:
     return {a.name: a for a in artifacts}
 
@@ -53,14 +72,12 @@ ARTIFACTS = _declare(
     Artifact("model_dir", "cv/{pooling}/{fold}", "03_cv_training", "one trained model's folder"),
     Artifact("model_lock", "cv/{pooling}/{fold}.lock", "03_cv_training",
              "held while a model trains (host, pid), so that no other process wipes it"),
-    Artifact("model", "cv/{pooling}/{fold}/model.keras", "03_cv_training",
-             "a trained fold model, or the final all-clip model"),
-    Artifact("history", "cv/{pooling}/{fold}/history.csv", "03_cv_training",
-             "a model's loss and accuracy per epoch"),
-    Artifact("model_outputs", "cv/{pooling}/{fold}/outputs.npz", "03_cv_training",
-             "a model's outputs for its held-out clips and its signature of every clip"),
-    Artifact("model_done", "cv/{pooling}/{fold}/done.json", "03_cv_training",
-             "written last: the model is complete (accuracy, epochs, clips, git commit)"),
+    Artifact("final_attempts", "cv/{pooling}/final_attempts", "03_cv_training",
+             "the final model's trainings from other seeds, until the best moves to cv/<pooling>/final"),
+    Artifact("final_attempt_dir", "cv/{pooling}/final_attempts/attempt_{attempt}", "03_cv_training",
+             "one training of the final model (a model folder)"),
+    *(Artifact(name, f"cv/{{pooling}}/{{fold}}/{file}", "03_cv_training", holds)
+      for name, (file, holds) in MODEL_FILES.items()),
     Artifact("oof", "oof_{pooling}.npz", "03_cv_training",
              "each clip's outputs from the fold model that did not see it"),
     Artifact("final_outputs", "final_{pooling}.npz", "03_cv_training",

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paperlib.core.run_folder import RunFolder, git_commit
+from paperlib.core.files import write_json
+from paperlib.core.registry import FINAL, lock_file, model_file
+from paperlib.core.run_folder import RunFolder, git_commit, read_json_file
 from paperlib.core.config import Config
 from paperlib.data.features import cut_tokens
 from paperlib.data.folds import VALIDATION, inner_split
@@ -30,9 +32,7 @@ from paperlib.model.network import OUTPUTS, build_model, compile_model, explain,
 from paperlib.core.session import configure_environment
 from paperlib.model.batches import token_batches
 
-DONE = "done.json"
 FOLD_PROCESS_BYTES = 1.2e9  # measured: a fold process with TensorFlow peaks near 1 GB
-FINAL = -1  # the "fold" of the model trained on every clip (for embeddings and `paperlib similar`)
 
 
 @dataclass(frozen=True)
@@ -81,18 +81,19 @@ def _uniform_attention_warmup(model, epochs: int):
 
 
 def fold_dir(run: RunFolder, pooling: str, fold: int) -> Path:
-    return run.path / "cv" / pooling / ("final" if fold == FINAL else f"fold_{fold}")
+    """A fold model's folder, or the kept final model's (FINAL)."""
+    return run.path_of("model_dir", pooling=pooling, fold=fold)
 
 
 def final_attempts_dir(run: RunFolder, pooling: str) -> Path:
     """Where the final model's attempts train, before the best moves to `fold_dir(..., FINAL)`."""
-    return run.path / "cv" / pooling / "final_attempts"
+    return run.path_of("final_attempts", pooling=pooling)
 
 
 def model_dir(run: RunFolder, pooling: str, fold: int, attempt: int = 0) -> Path:
     """Where `train_fold` writes a fold, or attempt `attempt` of the final model."""
     if fold == FINAL:
-        return final_attempts_dir(run, pooling) / f"attempt_{attempt}"
+        return run.path_of("final_attempt_dir", pooling=pooling, attempt=attempt)
     return fold_dir(run, pooling, fold)
 
 
@@ -111,7 +112,7 @@ def fold_lock(folder: Path) -> Iterator[None]:
     """Hold `<folder>.lock` while a fold trains, so that another process or machine sharing the run
     folder refuses the fold instead of wiping it as an interrupted attempt. A lock left by a dead
     process on this machine is taken over; one from another machine needs deleting by hand."""
-    lock = folder.with_name(folder.name + ".lock")
+    lock = lock_file(folder)
     lock.parent.mkdir(parents=True, exist_ok=True)
     me = {"host": socket.gethostname(), "pid": os.getpid(),
           "since": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -220,10 +221,11 @@ def _train_fold_locked(fold: int, folder: Path, images: np.ndarray, labels: np.n
         accuracy = float(np.mean(outputs["genre"].argmax(1) == labels[held_out]))
     seconds = time.perf_counter() - start
 
-    save_model(model, folder / "model.keras")
-    history.to_csv(folder / "history.csv", index=False)
-    np.savez(folder / "outputs.npz", held_out=held_out, all_signatures=every["signature"], **outputs)
-    run.save_json(str((folder / DONE).relative_to(run.path)), {
+    save_model(model, model_file(folder, "model"))
+    history.to_csv(model_file(folder, "history"), index=False)
+    np.savez(model_file(folder, "model_outputs"), held_out=held_out, all_signatures=every["signature"],
+             **outputs)
+    write_json(model_file(folder, "model_done"), {
         "fold": fold, "attempt": attempt, "accuracy": accuracy, "seconds": seconds,
         "epochs_run": len(history), "git_commit": git_commit(),
         "fit_clips": len(fit), "validation_clips": len(val), "held_out_clips": len(held_out)})
@@ -236,14 +238,14 @@ def load_fold(run: RunFolder, pooling: str, fold: int, *,
     `attempt` reads that attempt (under `final_attempts_dir`) instead of the kept final model."""
     folder = (fold_dir(run, pooling, fold) if attempt is None
               else model_dir(run, pooling, fold, attempt))
-    if not (folder / DONE).is_file():
+    if not model_file(folder, "model_done").is_file():
         return None
-    done = run.load_json(str((folder / DONE).relative_to(run.path)), "03_cv_training")
-    with np.load(folder / "outputs.npz") as data:
+    done = read_json_file(model_file(folder, "model_done"))
+    with np.load(model_file(folder, "model_outputs")) as data:
         held_out = data["held_out"]
         outputs = {name: data[name] for name in OUTPUTS}
         all_signatures = data["all_signatures"]
-    return FoldResult(fold, held_out, outputs, all_signatures, pd.read_csv(folder / "history.csv"),
+    return FoldResult(fold, held_out, outputs, all_signatures, pd.read_csv(model_file(folder, "history")),
                       done["accuracy"], done["seconds"])
 
 
@@ -252,7 +254,7 @@ def keep_final_attempt(run: RunFolder, pooling: str, attempt: int) -> None:
     rename (the folder appears complete, done.json included, or not at all); delete the other
     attempts."""
     source = model_dir(run, pooling, FINAL, attempt)
-    if not (source / DONE).is_file():
+    if not model_file(source, "model_done").is_file():
         raise RuntimeError(f"{source} is not a complete attempt of the final model.")
     target = fold_dir(run, pooling, FINAL)
     with fold_lock(target):
