@@ -17,7 +17,8 @@ import pytest
 
 from paperlib.core import paths
 from paperlib.core.run_folder import RunFolderError, open_existing_run
-from paperlib.publish.book import build_book, read_run
+from paperlib.publish.book import build_book
+from paperlib.publish.run_reader import read_run
 from paperlib.publish.markdown import md_escape
 from paperlib.cli import main
 from paperlib.publish.notebook_runner import notebook_names

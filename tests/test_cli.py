@@ -30,7 +30,8 @@ def test_unknown_notebook_exits_2(capsys):
 
 def test_train_runs_only_the_named_folds_and_refuses_unknown_ones(tmp_path, capsys):
     from paperlib.core.config import load_profile
-    from paperlib.model.training import FINAL, fold_dir, load_fold
+    from paperlib.core.registry import FINAL
+    from paperlib.model.training import fold_dir, load_fold
     from paperlib.core.run_folder import open_run
 
     sets = ["--set", f"run_dir={tmp_path / 'run'}", "--set", "clips_per_genre=6", "--set", "folds=2",

@@ -3,14 +3,13 @@ from its metrics, and the static pages of `book/`, built to HTML offline (notebo
 
 `build_book(run_dir)` copies `book/` into a build folder (`book/_generated/` by default), adds the
 run's eight executed notebooks (each with a provenance cell on top), `claims.md` and `splits.md`
-(random vs artist-grouped folds, from `paperlib.split_comparison`), writes the
+(random vs artist-grouped folds, `splits_page`), writes the
 run's provenance into the introduction, runs `jupyter-book build` and returns the `index.html`.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
 import subprocess
 import sys
@@ -23,13 +22,11 @@ from typing import Any
 import yaml
 
 from paperlib.core import paths
-from paperlib.core.config import load_profile, recorded_params
-from paperlib.core.registry import artifact
 from paperlib.core.results import VERDICTS, ClaimRecord
-from paperlib.core.run_folder import open_existing_run
 from paperlib.publish.markdown import md_escape
-from paperlib.publish.notebook_runner import notebook_names
-from paperlib.publish.splits_page import PAGE, compare_splits, split_page
+from paperlib.publish.run_reader import assignment, read_json, read_run
+from paperlib.publish.split_comparison import compare_splits
+from paperlib.publish.splits_page import PAGE, split_page
 
 STATIC_FILES = ("_config.yml", "_toc.yml", "intro.md", "paper.md", "reproduce.md", "references.md")
 PROVENANCE_MARKER = "<!-- BOOK:PROVENANCE -->"
@@ -46,104 +43,7 @@ def default_build_dir() -> Path:
     return book_source_dir() / "_generated"
 
 
-def expected_notebooks() -> list[str]:
-    return notebook_names()
-
-
 # --- reading and checking a run ---------------------------------------------------------------
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}).") from None
-
-
-def notebook_parameters(path: Path) -> dict[str, Any]:
-    """The papermill parameters an executed notebook records: {"profile": ..., "overrides": {...}}."""
-    params = _read_json(path).get("metadata", {}).get("papermill", {}).get("parameters")
-    if not isinstance(params, dict) or "profile" not in params:
-        raise ValueError(f"{path} records no papermill parameters (metadata.papermill.parameters); "
-                         "expected a notebook executed by `paperlib reproduce`.")
-    return {"profile": params["profile"], "overrides": dict(params.get("overrides") or {})}
-
-
-def _assignment(name: str, value: Any) -> str:
-    """`NAME=VALUE` as `--set` reads it (YAML): ablation=true, run_dir=runs/x."""
-    return f"{name}={value if isinstance(value, str) else json.dumps(value)}"
-
-
-def reproduce_command(parameters: dict[str, Any], notebooks: list[str]) -> str:
-    """The command that executes `notebooks` with these parameters."""
-    parts = [".venv/bin/paperlib", "reproduce", "--profile", shlex.quote(str(parameters["profile"]))]
-    for name, value in sorted(parameters["overrides"].items()):
-        parts += ["--set", shlex.quote(_assignment(name, value))]
-    return " ".join(parts + ["--notebooks", ",".join(notebooks)])
-
-
-def collect_notebooks(run_dir: Path) -> dict[str, Path]:
-    """The run's executed notebooks by name; all must exist, else FileNotFoundError naming the
-    missing ones and the command that makes them."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"Run folder {run_dir} does not exist; run `make reproduce` (or "
-                                "`.venv/bin/paperlib reproduce --profile PROFILE`) first.")
-    names = expected_notebooks()
-    found = {n: run_dir / artifact("executed_notebook").relative(notebook=n) for n in names}
-    missing = [n for n, p in found.items() if not p.is_file()]
-    if missing:
-        present = [p for p in found.values() if p.is_file()]
-        if present:
-            params = notebook_parameters(present[0])
-        else:
-            manifest = run_dir / artifact("manifest").relative()
-            profile = _read_json(manifest).get("profile", "default") if manifest.is_file() else "default"
-            params = {"profile": profile, "overrides": {"run_dir": str(run_dir)}}
-        raise FileNotFoundError(
-            f"Run {run_dir} lacks executed notebook(s) {', '.join(missing)}. "
-            f"Make them with: {reproduce_command(params, missing)}")
-    return found
-
-
-def check_same_run(notebooks: dict[str, Path], manifest: dict[str, Any]) -> dict[str, Any]:
-    """The parameters shared by every notebook; ValueError naming any notebook executed with other
-    parameters than the rest, or with parameters that do not describe the run's manifest."""
-    params = {name: notebook_parameters(path) for name, path in notebooks.items()}
-    keys = {name: json.dumps(p, sort_keys=True) for name, p in params.items()}
-    common, _ = Counter(keys.values()).most_common(1)[0]
-    odd = [name for name, key in keys.items() if key != common]
-    shared = json.loads(common)
-    if odd:
-        details = "; ".join(f"{n} has {keys[n]}" for n in odd)
-        raise ValueError(f"Notebooks of mixed runs: {', '.join(odd)} executed with other parameters "
-                         f"than the others ({common}): {details}. Re-run it with: "
-                         f"{reproduce_command(shared, odd)}")
-    if manifest.get("profile") != shared["profile"]:
-        raise ValueError(f"The notebooks were executed with profile {shared['profile']!r} but the "
-                         f"run's manifest records profile {manifest.get('profile')!r}.")
-    config = load_profile(shared["profile"], **shared["overrides"])
-    if recorded_params(manifest.get("config", {})) != json.loads(json.dumps(config.result_params())):
-        raise ValueError(f"The notebooks' parameters {common} give configuration {config.key()}, but "
-                         f"the run's manifest records configuration {manifest.get('config_key')}: the "
-                         "notebooks belong to another run (or the profile changed since the run).")
-    return shared
-
-
-def read_run(run_dir: Path) -> dict[str, Any]:
-    """Everything the book needs from a run, checked: notebooks, parameters, manifest and the
-    typed results of every notebook."""
-    run_dir = Path(run_dir).resolve()
-    notebooks = collect_notebooks(run_dir)
-    folder = open_existing_run(run_dir)
-    manifest = folder.manifest()
-    parameters = check_same_run(notebooks, manifest)
-    results = folder.results()
-    unrecorded = [n for n in notebooks if n not in results]
-    if unrecorded:
-        raise ValueError(f"{folder.path_of('metrics')} has no results of {', '.join(unrecorded)}; "
-                         f"re-run it with: {reproduce_command(parameters, unrecorded)}")
-    return {"run_dir": run_dir, "notebooks": notebooks, "parameters": parameters,
-            "manifest": manifest, "results": results}
 
 
 # --- generated text ------------------------------------------------------------------------
@@ -153,7 +53,7 @@ def provenance_facts(run: dict[str, Any]) -> dict[str, str]:
     """Label -> value (Markdown) of where a run's numbers come from."""
     manifest, params = run["manifest"], run["parameters"]
     config = manifest.get("config", {})
-    overrides = ", ".join(f"`{_assignment(k, v)}`" for k, v in sorted(params["overrides"].items()))
+    overrides = ", ".join(f"`{assignment(k, v)}`" for k, v in sorted(params["overrides"].items()))
     dataset = config.get("dataset", "?")
     where = config.get("data_dir") or (manifest.get("dataset_root") if dataset == "gtzan" else None)
     if where:  # data_dir: in manifests of older versions only
@@ -263,7 +163,7 @@ def intro_provenance(run: dict[str, Any]) -> str:
 
 
 def notebook_title(path: Path, name: str) -> str:
-    for cell in _read_json(path).get("cells", []):
+    for cell in read_json(path).get("cells", []):
         if cell.get("cell_type") == "markdown":
             for line in "".join(cell.get("source", "")).splitlines():
                 if line.startswith("# "):
@@ -294,7 +194,7 @@ def write_book_source(run: dict[str, Any], build_dir: Path) -> None:
     (build_dir / "notebooks").mkdir()
     titles = {}
     for name, path in run["notebooks"].items():
-        notebook = _read_json(path)
+        notebook = read_json(path)
         titles[name] = notebook_title(path, name)
         cell = {"cell_type": "markdown", "id": "book-provenance",
                 "metadata": {"tags": ["book-provenance"]},
