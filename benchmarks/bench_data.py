@@ -22,11 +22,11 @@ def main() -> None:
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "numba"))
     configure_environment()
     from paperlib.core.config import make_config
+    from paperlib.core.parallel import worker_count
     from paperlib.data.dataset import load_dataset
+    from paperlib.data.features import cut_tokens
     from paperlib.data.genres import GENRES
     from paperlib.data.synthetic import render_clip
-    from paperlib.data.features import cut_tokens
-    from paperlib.core.parallel import worker_count
     from paperlib.data.token_cache import extract_images
 
     rows = []

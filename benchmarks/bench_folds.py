@@ -29,9 +29,9 @@ def main() -> None:
     configure_environment()
     import keras
 
-    from paperlib.core.run_folder import open_run
     from paperlib.core.config import load_profile
     from paperlib.core.parallel import gpu_available
+    from paperlib.core.run_folder import open_run
     from paperlib.model.cross_validation import cross_validate
 
     profile = load_profile(args.profile)

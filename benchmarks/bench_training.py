@@ -26,8 +26,8 @@ def main() -> None:
     configure_environment()
     import keras
 
-    from paperlib.model.batches import token_batches
     from paperlib.core.config import make_config
+    from paperlib.model.batches import token_batches
     from paperlib.model.network import build_model, compile_model, explain
 
     config = make_config(batch_size=args.batch_size)

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from paperlib.cli import main
 from paperlib.core import paths
+from paperlib.core.registry import artifact
 from paperlib.core.run_folder import RunFolderError, open_existing_run
 from paperlib.publish.book import build_book
-from paperlib.publish.run_reader import read_run
 from paperlib.publish.markdown import md_escape
-from paperlib.cli import main
 from paperlib.publish.notebook_runner import notebook_names
-from paperlib.core.registry import artifact
+from paperlib.publish.run_reader import read_run
 
 PAGES = ("intro", "paper", "reproduce", "claims", "splits", "references")
 REPOSITORY = "https://github.com/genre-signatures/genre-signatures"

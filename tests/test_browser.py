@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import serving
-
 from paperlib.core import paths
 from paperlib.publish.book import build_book
+from tests.conftest import serving
 
 PAGES = {"intro": "intro.html", "notebook07": "notebooks/07_attention_listening.html",
          "claims": "claims.html"}

@@ -31,8 +31,8 @@ def test_unknown_notebook_exits_2(capsys):
 def test_train_runs_only_the_named_folds_and_refuses_unknown_ones(tmp_path, capsys):
     from paperlib.core.config import load_profile
     from paperlib.core.registry import FINAL
-    from paperlib.model.training import fold_dir, load_fold
     from paperlib.core.run_folder import open_run
+    from paperlib.model.training import fold_dir, load_fold
 
     sets = ["--set", f"run_dir={tmp_path / 'run'}", "--set", "clips_per_genre=6", "--set", "folds=2",
             "--set", "epochs=1", "--set", "early_stopping_start=1", "--set", "attention_warmup=0"]

@@ -2,8 +2,14 @@ import json
 
 import pytest
 
-from paperlib.core.config import (Config, available_profiles, known_parameters, load_profile,
-                                  make_config, recorded_params)
+from paperlib.core.config import (
+    Config,
+    available_profiles,
+    known_parameters,
+    load_profile,
+    make_config,
+    recorded_params,
+)
 
 
 def test_defaults_are_the_papers_geometry():

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import METADATA, serving
-
-from paperlib.data import download as dl
 from paperlib.cli import main
+from paperlib.data import download as dl
+from tests.conftest import METADATA, serving
 
 
 def _sha(data: bytes) -> str:

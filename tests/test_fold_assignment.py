@@ -4,13 +4,11 @@ import numpy as np
 import pytest
 
 from paperlib.core.config import make_config
+from paperlib.data.folds import TRAIN_ONLY, VALIDATION, fold_assignment
 from paperlib.data.genres import GENRES
-from paperlib.data.folds import fold_assignment
-from paperlib.data.prepare import prepare_data
 from paperlib.data.gtzan_splits import read_artist_index, read_filtered_split
-from paperlib.data.folds import TRAIN_ONLY, VALIDATION
+from paperlib.data.prepare import prepare_data
 from tests.conftest import METADATA, write_tone
-
 
 
 def test_split_values_are_checked():

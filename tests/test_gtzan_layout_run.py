@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from paperlib.data.genres import GENRES
 from paperlib.core.registry import FINAL, artifact
+from paperlib.data.genres import GENRES
 from tests.conftest import METADATA
 
 CLIPS_PER_GENRE = 6
@@ -56,8 +56,8 @@ def write_gtzan_folder(folder, clips) -> list:
 def synthetic_source(root):
     """Data, runs and a fresh token cache under `root` (so 01 decodes the files written here
     instead of reading an earlier run's images); yields the synthetic dataset's folder."""
-    from paperlib.data.synthetic import write_synthetic
     from paperlib.core.session import configure_environment
+    from paperlib.data.synthetic import write_synthetic
 
     with pytest.MonkeyPatch.context() as patch:
         configure_environment()
@@ -212,8 +212,8 @@ def test_an_au_file_of_pure_garbage_is_refused(tmp_path):
 def fault_filtered_run(tmp_path_factory):
     """All eight notebooks with split: fault-filtered on synthetic clips named after listed GTZAN
     tracks (per genre two of each list) plus one clip the lists leave out."""
-    from paperlib.publish.notebook_runner import run_notebooks
     from paperlib.data.gtzan_splits import read_filtered_split
+    from paperlib.publish.notebook_runner import run_notebooks
 
     if not METADATA.is_dir():
         pytest.skip(f"no local metadata mirror at {METADATA}")

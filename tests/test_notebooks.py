@@ -9,6 +9,7 @@ from paperlib.core.run_folder import open_existing_run
 from paperlib.data.genres import GENRES
 from paperlib.publish.notebook_runner import NotebookFailed, notebook_names, run_notebooks
 
+
 @pytest.mark.slow
 def test_notebooks_run_and_save_their_metrics(smoke_run):
     run_dir, executed = smoke_run

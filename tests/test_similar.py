@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
+from paperlib.analysis.similar import similar_to_file
 from paperlib.cli import main
 from paperlib.core.config import make_config
+from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
 from paperlib.data.genres import GENRES
-from paperlib.analysis.similar import similar_to_file
 from tests.conftest import write_tone
 
 CLIPS = 20
@@ -22,9 +22,9 @@ def tiny_config(run_dir):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """A run folder with what `similar` reads: manifest, tracks.csv, final model and signatures."""
-    from paperlib.model.network import build_model, save_model
-    from paperlib.core.session import configure_environment
     from paperlib.core.registry import FINAL
+    from paperlib.core.session import configure_environment
+    from paperlib.model.network import build_model, save_model
 
     configure_environment()
     path = tmp_path_factory.mktemp("similar") / "run"
@@ -137,10 +137,10 @@ def test_k_larger_than_the_run(run_dir, tmp_path, capsys):
 
 
 def test_fold_mean_embeddings_average_each_models_token_embeddings(run_dir):
-    from paperlib.data.features import cut_tokens
-    from paperlib.model.network import explain, load_model
     from paperlib.analysis.recommendations import fold_mean_embeddings
     from paperlib.core.registry import FINAL
+    from paperlib.data.features import cut_tokens
+    from paperlib.model.network import explain, load_model
 
     config = open_existing_run(run_dir).config
     images = np.random.default_rng(1).integers(0, 256, (3, config.n_mels, config.n_frames), np.uint8)

@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from paperlib.model.baselines import mfcc_logistic_oof
-from paperlib.model.batches import token_batches
 from paperlib.claims.claim import Claim, claims_table, records
 from paperlib.core.config import make_config
 from paperlib.core.parallel import parallel_map
+from paperlib.model.baselines import mfcc_logistic_oof
+from paperlib.model.batches import token_batches
 
 
 def test_logistic_baseline_learns_separable_statistics_out_of_fold():

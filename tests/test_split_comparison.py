@@ -8,11 +8,11 @@ import json
 import pytest
 
 from paperlib.core import paths
-from paperlib.core.run_folder import RunFolder
 from paperlib.core.config import Config
+from paperlib.core.registry import artifact
+from paperlib.core.run_folder import RunFolder
 from paperlib.publish.split_comparison import compare_splits
 from paperlib.publish.splits_page import split_page
-from paperlib.core.registry import artifact
 from tests.factories import data_result, training_result
 
 FINGERPRINT = "a" * 64

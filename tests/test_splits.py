@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import METADATA
-
 from paperlib.data.genres import GENRES
 from paperlib.data.gtzan_splits import (
     UNUSED,
@@ -17,6 +15,7 @@ from paperlib.data.gtzan_splits import (
     read_artist_index,
     read_filtered_split,
 )
+from tests.conftest import METADATA
 
 GTZAN_IDS = [f"{genre}.{number:05d}" for genre in GENRES for number in range(100)]
 GTZAN_LABELS = np.repeat(np.arange(len(GENRES)), 100)

@@ -3,11 +3,11 @@ import warnings
 
 import pytest
 
-from paperlib.data.audio import AudioError
 from paperlib.core.config import make_config
+from paperlib.core.registry import artifact
+from paperlib.data.audio import AudioError
 from paperlib.data.dataset import load_dataset
 from paperlib.data.token_cache import cache_file, extract_images
-from paperlib.core.registry import artifact
 from tests.conftest import write_tone
 
 

@@ -5,15 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.core.run_folder import RunFolderError, git_commit, open_run
 from paperlib.core.config import make_config
-from paperlib.data.features import token_starts
-from paperlib.model.network import OUTPUTS
 from paperlib.core.registry import FINAL, MODEL_FILES, model_file
-from paperlib.model.training import (final_attempts_dir, fold_dir, in_sample_accuracy,
-                                     load_fold)
+from paperlib.core.run_folder import RunFolderError, git_commit, open_run
+from paperlib.data.features import token_starts
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
 from paperlib.model.cross_validation import cross_validate, out_of_fold
+from paperlib.model.network import OUTPUTS
+from paperlib.model.training import final_attempts_dir, fold_dir, in_sample_accuracy, load_fold
 
 
 def test_folds_are_stratified_and_deterministic():

@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.claims.claim import Claim
-from paperlib.core.config import Config
 from paperlib.analysis.confusion import confused_pairs
-from paperlib.data.genres import GENRES
+from paperlib.claims.claim import Claim
 from paperlib.claims.confusion import beats, confusion_claims, pair_text
 from paperlib.claims.data import data_claims
 from paperlib.claims.model import model_claims
 from paperlib.claims.training import six_fold_holds, training_claims
+from paperlib.core.config import Config
+from paperlib.data.genres import GENRES
 
 SYNTHETIC = Config()
 GTZAN = Config(dataset="gtzan", data_dir="/not/read")

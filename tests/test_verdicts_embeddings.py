@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from paperlib.data.genres import GENRES
 from paperlib.claims.embeddings import pca_claims
 from paperlib.claims.equations import equation_claims, genres_of
+from paperlib.data.genres import GENRES
 
 
 def _pca(**changes):

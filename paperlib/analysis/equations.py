@@ -7,13 +7,13 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 
-from paperlib.data.genres import GENRES
 from paperlib.analysis.embeddings import (
     fit_pca,
     genre_embeddings,
     mean_pairwise_distance,
     pairwise_distances,
 )
+from paperlib.data.genres import GENRES
 
 SPACES = ("full", "pca")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION
 from paperlib.model.network import explain, load_model
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paperlib.analysis.recommendations import nearest, top_attention_window
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError, open_existing_run
-from paperlib.analysis.recommendations import nearest, top_attention_window
 from paperlib.data.audio import fit_to_clip, read_audio
-from paperlib.data.genres import GENRES
 from paperlib.data.features import cut_tokens, log_mel_db, token_seconds
+from paperlib.data.genres import GENRES
 from paperlib.data.spectrogram_images import image_like_source
 from paperlib.model.cross_validation import load_final
 from paperlib.model.network import explain, load_model

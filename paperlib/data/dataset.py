@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from paperlib.core.config import Config
+from paperlib.data import features, synthetic
 from paperlib.data.genres import GENRES
 from paperlib.data.layout import DatasetError, scan_tracks
-from paperlib.data import features, synthetic
 from paperlib.data.spectrogram_images import image_paths
 
 __all__ = ["GENRES", "Dataset", "DatasetError", "load_dataset", "fingerprint"]

@@ -9,8 +9,12 @@ import pandas as pd
 from paperlib.core import paths
 from paperlib.core.config import Config
 from paperlib.data.download import fetch_metadata
-from paperlib.data.gtzan_splits import (artist_folds, filtered_assignment, read_artist_index,
-                                        read_filtered_split)
+from paperlib.data.gtzan_splits import (
+    artist_folds,
+    filtered_assignment,
+    read_artist_index,
+    read_filtered_split,
+)
 
 # The splits (`Config.split`) in a few words, for tables, and in a sentence, for notebook 03.
 SPLIT_LABELS = {"random": "random folds", "artist": "artist folds",

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from paperlib.core.run_folder import RunFolder, RunFolderError, open_run
 from paperlib.core.config import Config
-from paperlib.data.dataset import Dataset, load_dataset
+from paperlib.core.run_folder import RunFolder, RunFolderError, open_run
+from paperlib.data.dataset import Dataset, DatasetError, load_dataset
 from paperlib.data.features import cut_tokens
 from paperlib.data.folds import fault_filtered_lists
-from paperlib.data.token_cache import extract_images
-from paperlib.data.dataset import DatasetError
 from paperlib.data.gtzan_splits import missing_from_dataset
-
+from paperlib.data.token_cache import extract_images
 
 
 @dataclass(frozen=True)

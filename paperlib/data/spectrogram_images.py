@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from paperlib.core.config import Config
-from paperlib.data.layout import DatasetError
 from paperlib.data.features import to_grayscale
+from paperlib.data.layout import DatasetError
 
 IMAGES_FOLDER = "images_original"
 KAGGLE_SIZE = (432, 288)  # width, height in pixels

@@ -17,8 +17,8 @@ import pandas as pd
 
 from paperlib.core import paths
 from paperlib.core.files import atomic_path
-from paperlib.data.genres import GENRES
 from paperlib.core.parallel import parallel_map
+from paperlib.data.genres import GENRES
 
 SYNTHESIS_VERSION = 1  # bump when the sound changes: it names the dataset folder
 GROUND_TRUTH = "ground_truth.csv"

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from paperlib.core import paths
-from paperlib.core.files import atomic_path
-from paperlib.data.audio import AudioError, load_clip
 from paperlib.core.config import Config
+from paperlib.core.files import atomic_path
+from paperlib.core.parallel import parallel_map
+from paperlib.data.audio import AudioError, load_clip
 from paperlib.data.dataset import Dataset
 from paperlib.data.features import N_MFCC, TOP_DB, log_mel_db, mfcc_statistics, to_grayscale
-from paperlib.core.parallel import parallel_map
 from paperlib.data.spectrogram_images import ImageError, read_png
 
 FEATURE_VERSION = 2  # 2: headerless files are refused (version 1 read them as noise)

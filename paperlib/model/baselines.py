@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from paperlib.core.run_folder import RunFolder
-from paperlib.data.prepare import Prepared
 from paperlib.data.folds import VALIDATION, held_out_rows
+from paperlib.data.prepare import Prepared
 
 
 def mfcc_logistic_oof(stats: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:

@@ -13,15 +13,23 @@ import numpy as np
 import pandas as pd
 
 from paperlib.core.config import Config
+from paperlib.core.parallel import gpu_available, processes_that_fit, worker_count
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError
 from paperlib.data.folds import assign_folds, fold_assignment, fold_count
 from paperlib.data.prepare import Prepared, load_prepared, prepare_data
 from paperlib.model.baselines import held_out_accuracy
-from paperlib.model.training import (FOLD_PROCESS_BYTES, FoldResult, _fold_name,
-                                     _train_fold_in_worker, discard_final_attempts,
-                                     in_sample_accuracy, keep_final_attempt, load_fold, train_fold)
-from paperlib.core.parallel import gpu_available, processes_that_fit, worker_count
+from paperlib.model.training import (
+    FOLD_PROCESS_BYTES,
+    FoldResult,
+    _fold_name,
+    _train_fold_in_worker,
+    discard_final_attempts,
+    in_sample_accuracy,
+    keep_final_attempt,
+    load_fold,
+    train_fold,
+)
 
 FINAL_ATTEMPTS = 3  # trainings of the final model at most (see _best_final_model)
 

@@ -22,15 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paperlib.core.config import Config
 from paperlib.core.files import write_json
 from paperlib.core.registry import FINAL, lock_file, model_file
 from paperlib.core.run_folder import RunFolder, git_commit, read_json_file
-from paperlib.core.config import Config
+from paperlib.core.session import configure_environment
 from paperlib.data.features import cut_tokens
 from paperlib.data.folds import VALIDATION, inner_split
-from paperlib.model.network import OUTPUTS, build_model, compile_model, explain, save_model
-from paperlib.core.session import configure_environment
 from paperlib.model.batches import token_batches
+from paperlib.model.network import OUTPUTS, build_model, compile_model, explain, save_model
 
 FOLD_PROCESS_BYTES = 1.2e9  # measured: a fold process with TensorFlow peaks near 1 GB
 

@@ -21,7 +21,6 @@ from paperlib.core.config import LOCATION_KEYS, RUNTIME_KEYS, SPLITS, recorded_p
 from paperlib.core.registry import artifact
 from paperlib.core.results import DataResult, TrainingResult, read_result
 
-
 IGNORED_KEYS = RUNTIME_KEYS | LOCATION_KEYS | {"split"}  # (recorded_params drops the first two)
 
 

@@ -9,7 +9,6 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-
 from paperlib.core import paths
 from paperlib.core.config import SPLITS
 from paperlib.data.folds import SPLIT_LABELS
