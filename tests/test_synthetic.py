@@ -5,13 +5,8 @@ import soundfile as sf
 
 from paperlib.data.genres import GENRES
 from paperlib.data.layout import scan_tracks
-from paperlib.data.synthetic import (
-    CONFUSABLE_PAIRS,
-    GENRE_RECIPES,
-    GROUND_TRUTH,
-    render_clip,
-    write_synthetic,
-)
+from paperlib.data.synthetic import GROUND_TRUTH, render_clip, write_synthetic
+from paperlib.data.synthetic_styles import CONFUSABLE_PAIRS, GENRE_RECIPES
 
 
 def test_same_seed_gives_identical_audio_and_truth():
