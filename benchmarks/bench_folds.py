@@ -39,7 +39,7 @@ def main() -> None:
         parser.error(f"--folds must be 1-{profile.folds} (the folds of profile {args.profile})")
     with tempfile.TemporaryDirectory() as tmp:
         config = profile.replace(epochs=args.epochs, early_stopping_start=args.epochs,
-                                 run_dir=tmp, verbose=0)
+                                 run_dir=tmp)
         rng = np.random.default_rng(0)
         images = rng.integers(0, 256, (args.clips, config.n_mels, config.n_frames), dtype=np.uint8)
         labels = np.arange(args.clips) % 10

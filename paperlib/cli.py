@@ -112,11 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train", help="train only some folds of a run (a long run in parts; 03 reuses them)",
         description="Prepare the data when the run has none, then train the listed folds (0-based; "
-                    "-1 is the final all-clip model) into the run folder. Machines sharing the run "
+                    "-1 is the final all-clip model, trained once every fold is: its retry bar is the "
+                    "folds' mean held-out accuracy) into the run folder. Machines sharing the run "
                     "folder can each train other folds; notebook 03 reuses every finished fold.")
     _add_run_options(train)
     train.add_argument("--folds", type=int, nargs="+", required=True, metavar="N",
-                       help="the folds to train, 0-based (-1: the final all-clip model)")
+                       help="the folds to train, 0-based (-1: the final all-clip model, after the folds)")
     train.add_argument("--pooling", choices=("attention", "mean"),
                        help="mean: the folds of the mean-pooling ablation (default: attention)")
     train.set_defaults(func=_train)

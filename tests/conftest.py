@@ -21,13 +21,24 @@ STATUS_AT_START = pytest.StashKey[str | None]()
 
 
 def git_status(root: Path) -> str | None:
-    """`git status --porcelain --untracked-files=all` of `root`; None without git or a checkout."""
-    try:
-        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
-                              capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
+    """`git status --porcelain --untracked-files=all` of `root`, plus the ignored files in the
+    folders where a run, a dataset or a book would land by default (runs/, data/, the book's build
+    folder); None without git or a checkout."""
+    outputs = [p.relative_to(root) for p in (paths.runs_dir(), paths.data_dir(), root / "book" / "_generated")
+               if p.is_relative_to(root)]
+    commands = [["git", "status", "--porcelain", "--untracked-files=all"],
+                ["git", "status", "--porcelain", "--ignored", "--untracked-files=all", "--",
+                 *map(str, outputs)]]
+    found = []
+    for command in commands:
+        try:
+            done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if done.returncode != 0:
+            return None
+        found.append(done.stdout)
+    return "".join(found)
 
 
 def worktree_changes(before: str | None, after: str | None) -> str | None:

@@ -110,7 +110,7 @@ def test_other_data_is_refused(tmp_path):
 
 def test_missing_artifacts_name_the_notebook_to_run():
     run = open_run(make_config(profile="t"))
-    with pytest.raises(RunFolderError, match="has no oof_attention.npz: run 03_cv_training first"):
+    with pytest.raises(RunFolderError, match="has no oof_attention.npz, which notebook 03_cv_training writes: run notebook 03_cv_training first"):
         run.load_arrays("oof", pooling="attention")
     with pytest.raises(RunFolderError, match="no results of 04_confusion: run notebook 04_confusion"):
         run.result("04_confusion")

@@ -1,4 +1,4 @@
-"""paperlib.download against a loopback HTTP server (127.0.0.1) and file:// URLs: never the network."""
+"""paperlib.data.download against a loopback HTTP server (127.0.0.1) and file:// URLs: never the network."""
 
 from __future__ import annotations
 

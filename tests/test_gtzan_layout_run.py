@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from paperlib.core.registry import FINAL, artifact
+from paperlib.core.run_folder import open_existing_run
 from paperlib.data.genres import GENRES
 from tests.conftest import METADATA
 
@@ -87,7 +88,7 @@ def gtzan_run(tmp_path_factory):
         run_dir = root / "run"
         executed = run_notebooks("smoke", {**RUN_PARAMS, "data_dir": str(data_dir), "run_dir": str(run_dir)},
                                  only=NOTEBOOKS, progress=False)
-    metrics = json.loads((run_dir / artifact("metrics").relative()).read_text())
+    metrics = open_existing_run(run_dir).results()
     return {"run_dir": run_dir, "executed": executed, "data_dir": data_dir, "written": written,
             "good_ids": sorted(set(clips) - {CORRUPT}), "metrics": metrics}
 
@@ -122,30 +123,31 @@ def test_notebooks_ran_and_saved_their_metrics(gtzan_run):
     assert all(p.is_file() and p == run_dir / artifact("executed_notebook").relative(notebook=p.stem) for p in executed)
     assert set(gtzan_run["metrics"]) == set(NOTEBOOKS)
     for step in NOTEBOOKS:
-        assert gtzan_run["metrics"][step]["claims"], f"{step} saved no 'paper vs this run' claims"
+        assert gtzan_run["metrics"][step].claims, f"{step} saved no 'paper vs this run' claims"
 
 
 @pytest.mark.slow
 def test_01_found_the_layout_and_decoded_every_good_au_file(gtzan_run):
     data, run_dir = gtzan_run["metrics"]["01_data"], gtzan_run["run_dir"]
-    assert data["dataset"] == "gtzan"
-    assert data["clips"] + data["skipped"] == WRITTEN, "01 did not see every file written"
-    assert data["clips"] == WRITTEN - 1 and data["skipped"] == 1
-    assert data["cache_hit"] is False, "01 should have decoded the .au files, not read a cache"
+    assert data.dataset == "gtzan"
+    assert data.clips + data.skipped == WRITTEN, "01 did not see every file written"
+    assert data.clips == WRITTEN - 1 and data.skipped == 1
+    assert data.cache_hit is False, "01 should have decoded the .au files, not read a cache"
     expected = {g: CLIPS_PER_GENRE - (g == "jazz") for g in GENRES}
-    assert data["clips_per_genre"] == expected
+    assert data.clips_per_genre == expected
     # 30 s at 22050 Hz with hop 1975: 335 frames, so the files were read at their own rate
-    assert data["token_shape"] == [10, 217, 45] and data["image_rows"] == 217
-    assert data["image_frames"] == 335
-    assert "moment_covered_by_one_token" not in data  # no planted moments in a GTZAN folder
-    [claim] = [c for c in data["claims"] if "1000 clips" in c["paper"]]
-    assert claim["verdict"] == "does not hold"
-    assert claim["this_run"] == f"{WRITTEN} gtzan clips, {WRITTEN - 1} used"  # the folder's, then the run's
+    assert data.token_shape == [10, 217, 45] and data.image_rows == 217
+    assert data.image_frames == 335
+    assert data.moment_covered_by_one_token is None  # no planted moments in a GTZAN folder
+    assert "no planted moments" in data.missing["moment_covered_by_one_token"]
+    [claim] = [c for c in data.claims if "1000 clips" in c.paper]
+    assert claim.verdict == "does not hold"
+    assert claim.this_run == f"{WRITTEN} gtzan clips, {WRITTEN - 1} used"  # the folder's, then the run's
 
     manifest = json.loads((run_dir / artifact("manifest").relative()).read_text())
     assert manifest["config"]["dataset"] == "gtzan"
     assert manifest["dataset_root"] == str(gtzan_run["data_dir"] / "genres")
-    assert manifest["dataset_fingerprint"] == data["fingerprint"]
+    assert manifest["dataset_fingerprint"] == data.fingerprint
     tracks = pd.read_csv(run_dir / artifact("tracks").relative())
     assert sorted(tracks["track_id"]) == gtzan_run["good_ids"]
     assert (tracks["path"] == tracks["genre"] + "/" + tracks["track_id"] + ".au").all()
@@ -167,33 +169,33 @@ def test_01_skipped_the_corrupt_clip_and_named_it(gtzan_run):
 @pytest.mark.slow
 def test_02_built_and_checked_the_model(gtzan_run):
     model = gtzan_run["metrics"]["02_model"]
-    assert model["roundtrip_max_difference"] == 0.0 and model["attention_sum_max_error"] < 1e-5
-    assert model["output_shapes"]["genre"] == [len(GENRES)]
-    assert model["output_shapes"]["attention"] == [10]
-    assert model["trainable_parameters"] > 0
+    assert model.roundtrip_max_difference == 0.0 and model.attention_sum_max_error < 1e-5
+    assert model.output_shapes["genre"] == [len(GENRES)]
+    assert model.output_shapes["attention"] == [10]
+    assert model.trainable_parameters > 0
 
 
 @pytest.mark.slow
 def test_03_cross_validated_on_the_usable_clips(gtzan_run):
     cv, run_dir = gtzan_run["metrics"]["03_cv_training"], gtzan_run["run_dir"]
-    assert cv["split"] == "random" and cv["folds"] == FOLDS
-    assert len(cv["fold_accuracies"]) == FOLDS and cv["epochs_run"] == [EPOCHS] * FOLDS
+    assert cv.split == "random" and cv.folds == FOLDS
+    assert len(cv.fold_accuracies) == FOLDS and cv.epochs_run == [EPOCHS] * FOLDS
     accuracies = {name: cv[name] for name in (
         "oof_accuracy", "fold_accuracy_mean", "fold_accuracy_min", "mfcc_logistic_accuracy",
         "chance", "final_model_in_sample_accuracy")}
-    accuracies.update({f"fold {i + 1}": a for i, a in enumerate(cv["fold_accuracies"])})
+    accuracies.update({f"fold {i + 1}": a for i, a in enumerate(cv.fold_accuracies)})
     for name, value in accuracies.items():
         assert isinstance(value, float) and 0.0 <= value <= 1.0, f"{name} = {value!r}"
-    assert cv["chance"] == pytest.approx(CLIPS_PER_GENRE / (WRITTEN - 1))
-    assert cv["fold_accuracy_min"] == min(cv["fold_accuracies"])
-    assert cv["mean_pool_oof_accuracy"] is None
+    assert cv.chance == pytest.approx(CLIPS_PER_GENRE / (WRITTEN - 1))
+    assert cv.fold_accuracy_min == min(cv.fold_accuracies)
+    assert cv.mean_pool_oof_accuracy is None
     folds = pd.read_csv(run_dir / artifact("fold_table").relative(pooling="attention"))
     assert folds["held_out_clips"].sum() == WRITTEN - 1
     with np.load(run_dir / artifact("oof").relative(pooling="attention")) as oof:
         assert oof["genre"].shape == (WRITTEN - 1, len(GENRES))
         assert oof["attention"].shape == (WRITTEN - 1, 10)
         assert np.allclose(oof["attention"].sum(axis=1), 1.0, atol=1e-5)
-        assert np.isclose(np.mean(oof["genre"].argmax(1) == oof["label"]), cv["oof_accuracy"])
+        assert np.isclose(np.mean(oof["genre"].argmax(1) == oof["label"]), cv.oof_accuracy)
     assert (run_dir / artifact("model").relative(pooling="attention", fold=FINAL)).is_file()
 
 
@@ -204,8 +206,6 @@ def test_an_au_file_of_pure_garbage_is_refused(tmp_path):
     path.write_bytes(np.random.default_rng(0).bytes(100_000))
     with pytest.raises(AudioError, match="Cannot decode"):
         load_clip(path, sample_rate=22050, clip_seconds=30.0, min_clip_seconds=4.0)
-
-
 
 
 @pytest.fixture(scope="module")
@@ -240,27 +240,27 @@ def fault_filtered_run(tmp_path_factory):
                                 "metadata_url": METADATA.as_uri(),
                                 "data_dir": str(root / "gtzan"), "run_dir": str(run_dir)},
                       progress=False)
-    return {"roles": roles, "metrics": json.loads((run_dir / artifact("metrics").relative()).read_text())}
+    return {"roles": roles, "metrics": open_existing_run(run_dir).results()}
 
 
 @pytest.mark.slow
 def test_fault_filtered_split_runs_every_notebook_on_the_test_clips(fault_filtered_run):
     roles, metrics = fault_filtered_run["roles"], fault_filtered_run["metrics"]
-    assert len(metrics) == 8 and all(metrics[step]["claims"] for step in metrics)
-    assert metrics["01_data"]["left_out_by_split"] == list(roles.values()).count("unused") == 1
+    assert len(metrics) == 8 and all(metrics[step].claims for step in metrics)
+    assert metrics["01_data"].left_out_by_split == list(roles.values()).count("unused") == 1
     cv = metrics["03_cv_training"]
-    assert cv["split"] == "fault-filtered" and cv["folds"] == 1
-    assert cv["held_out_clips"] == list(roles.values()).count("test")
-    assert 0 <= cv["oof_accuracy"] <= 1 and 0 <= cv["mfcc_logistic_accuracy"] <= 1
-    verdict = next(c for c in cv["claims"] if "6-fold" in str(c))
-    assert "fault-filtered" in str(verdict) and verdict["verdict"] == "does not hold"
+    assert cv.split == "fault-filtered" and cv.folds == 1
+    assert cv.held_out_clips == list(roles.values()).count("test")
+    assert 0 <= cv.oof_accuracy <= 1 and 0 <= cv.mfcc_logistic_accuracy <= 1
+    verdict = next(c for c in cv.claims if "6-fold" in c.claim)
+    assert "fault-filtered" in verdict.this_run and verdict.verdict == "does not hold"
     # 04 scores the same held-out (test) clips as 03, for all three classifiers
     confusion = metrics["04_confusion"]
-    assert confusion["accuracy"] == pytest.approx(cv["oof_accuracy"])
-    assert confusion["mfcc_accuracy"] == pytest.approx(cv["mfcc_logistic_accuracy"])
-    assert confusion["mean_pool_accuracy"] == pytest.approx(cv["mean_pool_oof_accuracy"])
+    assert confusion.accuracy == pytest.approx(cv.oof_accuracy)
+    assert confusion.mfcc_accuracy == pytest.approx(cv.mfcc_logistic_accuracy)
+    assert confusion.mean_pool_accuracy == pytest.approx(cv.mean_pool_oof_accuracy)
     # 07 shows only test clips; 08 searches with test queries only
-    assert {roles[t] for t in metrics["07_attention_listening"]["examples"]} == {"test"}
-    assert metrics["07_attention_listening"]["first_occurrence_clips"] <= cv["held_out_clips"]
-    assert set(metrics["08_recommendations"]["precision_at_5"]) == {
+    assert {roles[t] for t in metrics["07_attention_listening"].examples} == {"test"}
+    assert metrics["07_attention_listening"].first_occurrence_clips <= cv.held_out_clips
+    assert set(metrics["08_recommendations"].precision_at_5) == {
         "attention signature", "mean-pooled embedding", "MFCC statistics"}

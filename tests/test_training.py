@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from paperlib.core.config import make_config
-from paperlib.core.registry import FINAL, MODEL_FILES, model_file
+from paperlib.core.registry import FINAL, MODEL_FILES, lock_file, model_file
 from paperlib.core.run_folder import RunFolderError, git_commit, open_run
 from paperlib.data.features import token_starts
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
@@ -114,8 +114,8 @@ def test_a_fold_being_trained_elsewhere_is_refused_and_a_dead_holders_lock_taken
 
     from paperlib.model.training import fold_lock
 
-    folder = tmp_path / "cv" / "attention" / "fold_0"
-    lock = tmp_path / "cv" / "attention" / "fold_0.lock"
+    folder = tmp_path / "a-model-folder"
+    lock = lock_file(folder)
     with fold_lock(folder):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
         with pytest.raises(RuntimeError, match="being trained by process .* delete the lock"):

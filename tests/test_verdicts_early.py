@@ -1,4 +1,4 @@
-"""The 'paper vs this run' rules of notebooks 01-04 (paperlib.verdicts) on hand-made numbers."""
+"""The 'paper vs this run' rules of notebooks 01-04 (paperlib.claims) on hand-made numbers."""
 
 import numpy as np
 import pandas as pd

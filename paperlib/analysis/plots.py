@@ -293,7 +293,7 @@ def retrieval_precision(precision: dict[str, float], *, chance: float, k: int = 
 
 
 def parameters_by_layer(counts: pd.DataFrame):
-    """Trainable parameters of each layer (the table of `model.parameter_counts`, total row dropped)."""
+    """Trainable parameters of each layer (the table of `network.parameter_counts`, total row dropped)."""
     import matplotlib.pyplot as plt
 
     table = counts[counts["layer"] != "total"]

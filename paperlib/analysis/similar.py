@@ -1,6 +1,6 @@
 """`paperlib similar`: the pieces of a run nearest to any audio file, by the final model's signature.
 
-The file is read like every clip of the pipeline (`paperlib.audio`): any format librosa reads, any
+The file is read like every clip of the pipeline (`paperlib.data.audio`): any format librosa reads, any
 sample rate, stereo mixed to mono, resampled to the run's rate. The one length rule: a file longer
 than the run's clip length (30 s) keeps its centred 30 s; a shorter one (at least 4 s, one token)
 is padded with silence at the end. The reported moment is in the original file's timeline: the

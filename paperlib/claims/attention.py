@@ -35,7 +35,7 @@ def recovery_holds(recovery: float, chance: float) -> bool:
 
 
 def recovery_claim(overall: pd.Series | None, dataset: str) -> Claim:
-    """`overall`: the 'overall' row of `attention_analysis.recovery` (None: no ground truth)."""
+    """`overall`: the 'overall' row of `analysis.attention.recovery` (None: no ground truth)."""
     if overall is None:
         this_run, holds = f"no ground truth in {dataset}", None
     else:
@@ -61,7 +61,7 @@ def first_occurrence_claim(first: FirstOccurrence, p: float, similarity: float =
 
 
 def ending_claim(endings: pd.DataFrame, last: int) -> Claim:
-    """`endings`: `attention_analysis.ending_share`; holds if every ENDING_GENRES peak share is
+    """`endings`: `analysis.attention.ending_share`; holds if every ENDING_GENRES peak share is
     significantly above chance (None unless both genres are present)."""
     focus = [g for g in ENDING_GENRES if g in endings.index]
     holds = (bool(all(above_chance(endings.loc[g, "share"], endings.loc[g, "chance"], endings.loc[g, "p"])

@@ -73,7 +73,7 @@ class Config(BaseModel):
     n_mels: int = _p(217, "mel bands of the spectrogram (a token's height)", ge=1)
     n_fft: int = _p(2048, "STFT window length in samples", ge=1)
     hop_length: int = _p(1975, "STFT hop in samples", ge=1)
-    n_tokens: int = _p(10, "tokens cut from each clip", ge=1)
+    n_tokens: int = _p(10, "tokens cut from each clip (3 at least: overlaps, endings)", ge=3)
     token_frames: int = _p(45, "spectrogram frames per token (a token's width)", ge=1)
     # model (section 2.1)
     conv_filters: IntList = _p((8, 16, 32), "filters of the token CNN's three convolution layers",

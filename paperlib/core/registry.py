@@ -9,6 +9,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+LOCK_SUFFIX = ".lock"  # a folder being written holds <folder>.lock (host, pid)
 FINAL = -1  # the `fold` of the model trained on every clip (for embeddings and `paperlib similar`)
 
 
@@ -18,7 +19,7 @@ class Artifact:
 
     name: str
     pattern: str
-    written_by: str  # the notebook (or command) that writes it
+    written_by: str  # what writes it: "notebook 01_data", "every notebook", a command
     holds: str
 
     @property
@@ -52,7 +53,7 @@ def model_file(folder: Path, name: str) -> Path:
 
 def lock_file(folder: Path) -> Path:
     """The lock held while `folder` is being written (`model_lock` for a model folder)."""
-    return folder.with_name(folder.name + ".lock")
+    return folder.with_name(folder.name + LOCK_SUFFIX)
 
 
 def _declare(*artifacts: Artifact) -> dict[str, Artifact]:
@@ -64,33 +65,33 @@ ARTIFACTS = _declare(
              "parameters, package versions, dataset fingerprint, schema version, each step's git commit"),
     Artifact("metrics", "metrics.json", "every notebook",
              "each notebook's typed results (paperlib.core.results), by notebook name"),
-    Artifact("tracks", "tracks.csv", "01_data", "the track table of the usable clips (row i = clip i)"),
-    Artifact("features", "features.npz", "01_data",
+    Artifact("tracks", "tracks.csv", "notebook 01_data", "the track table of the usable clips (row i = clip i)"),
+    Artifact("features", "features.npz", "notebook 01_data",
              "every usable clip's grayscale log-mel image and MFCC statistics"),
-    Artifact("model_check", "model_check.keras", "02_model",
+    Artifact("model_check", "model_check.keras", "notebook 02_model",
              "an untrained model saved and reloaded to check the round trip"),
-    Artifact("model_dir", "cv/{pooling}/{fold}", "03_cv_training", "one trained model's folder"),
-    Artifact("model_lock", "cv/{pooling}/{fold}.lock", "03_cv_training",
+    Artifact("model_dir", "cv/{pooling}/{fold}", "notebook 03_cv_training", "one trained model's folder"),
+    Artifact("model_lock", f"cv/{{pooling}}/{{fold}}{LOCK_SUFFIX}", "notebook 03_cv_training",
              "held while a model trains (host, pid), so that no other process wipes it"),
-    Artifact("final_attempts", "cv/{pooling}/final_attempts", "03_cv_training",
+    Artifact("final_attempts", "cv/{pooling}/final_attempts", "notebook 03_cv_training",
              "the final model's trainings from other seeds, until the best moves to cv/<pooling>/final"),
-    Artifact("final_attempt_dir", "cv/{pooling}/final_attempts/attempt_{attempt}", "03_cv_training",
+    Artifact("final_attempt_dir", "cv/{pooling}/final_attempts/attempt_{attempt}", "notebook 03_cv_training",
              "one training of the final model (a model folder)"),
-    *(Artifact(name, f"cv/{{pooling}}/{{fold}}/{file}", "03_cv_training", holds)
+    *(Artifact(name, f"cv/{{pooling}}/{{fold}}/{file}", "notebook 03_cv_training", holds)
       for name, (file, holds) in MODEL_FILES.items()),
-    Artifact("oof", "oof_{pooling}.npz", "03_cv_training",
+    Artifact("oof", "oof_{pooling}.npz", "notebook 03_cv_training",
              "each clip's outputs from the fold model that did not see it"),
-    Artifact("final_outputs", "final_{pooling}.npz", "03_cv_training",
+    Artifact("final_outputs", "final_{pooling}.npz", "notebook 03_cv_training",
              "the final model's outputs for every clip: one embedding space for 05, 06, 08"),
-    Artifact("fold_signatures", "fold_signatures_{pooling}.npz", "03_cv_training",
+    Artifact("fold_signatures", "fold_signatures_{pooling}.npz", "notebook 03_cv_training",
              "every clip's signature under each fold model, (folds, clips, dim)"),
-    Artifact("fold_table", "folds_{pooling}.csv", "03_cv_training",
+    Artifact("fold_table", "folds_{pooling}.csv", "notebook 03_cv_training",
              "one row per fold: accuracy, epochs, best epoch, held-out clips, seconds"),
-    Artifact("mfcc_oof", "oof_mfcc.npz", "03_cv_training",
+    Artifact("mfcc_oof", "oof_mfcc.npz", "notebook 03_cv_training",
              "out-of-fold probabilities of the MFCC-statistics baseline on the same folds"),
-    Artifact("confusion_matrix", "confusion_matrix.csv", "04_confusion",
+    Artifact("confusion_matrix", "confusion_matrix.csv", "notebook 04_confusion",
              "out-of-fold confusion counts, genres by genres"),
-    Artifact("executed_notebook", "notebooks/{notebook}.ipynb", "paperlib reproduce",
+    Artifact("executed_notebook", "notebooks/{notebook}.ipynb", "`paperlib reproduce`",
              "the executed copy of a notebook, outputs included"),
 )
 

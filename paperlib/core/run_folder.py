@@ -90,8 +90,8 @@ class RunFolder:
         if not path.exists():
             made_by = artifact(name).written_by
             raise RunFolderError(
-                f"Run folder {self.path} has no {path.relative_to(self.path)}: run {made_by} first "
-                f"(or `make reproduce PROFILE={self.config.profile}`).")
+                f"Run folder {self.path} has no {path.relative_to(self.path)}, which {made_by} "
+                f"writes: run {made_by} first (or `make reproduce PROFILE={self.config.profile}`).")
         return path
 
     def save_table(self, name: str, table: pd.DataFrame, **fields: object) -> Path:
@@ -245,10 +245,8 @@ def open_existing_run(path: str | Path) -> RunFolder:
     if not isinstance(manifest.get("config"), dict):
         raise RunFolderError(f"{manifest_path} records no configuration: run notebook 01_data again.")
     stored = manifest["config"]
-    # the data's location is no result parameter (older manifests held it): GTZAN's is where
-    # step 01 found the audio
-    gtzan = stored.get("dataset") == "gtzan"
-    where = (stored.get("data_dir") or manifest.get("dataset_root")) if gtzan else None
+    # the data's location is no result parameter: GTZAN's is where step 01 found the audio
+    where = manifest.get("dataset_root") if stored.get("dataset") == "gtzan" else None
     try:
         config = make_config(**recorded_params(stored), profile=manifest.get("profile", "default"),
                              run_dir=str(path), data_dir=where)

@@ -3,6 +3,8 @@ fault-filtered train/valid/test lists, and the inner split of a fold's training 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -27,8 +29,6 @@ SPLIT_NOTES = {
 }
 # Markers in a clip-fold array besides the folds 0..k-1 (the published fault-filtered split):
 VALIDATION = -2  # the fixed early-stopping set of every model; never held out
-
-
 TRAIN_ONLY = -3  # always trained on, never held out
 
 
@@ -73,21 +73,25 @@ def held_out_rows(clip_folds: np.ndarray) -> np.ndarray:
 
 
 def fold_assignment(tracks: pd.DataFrame, config: Config) -> np.ndarray:
-    """Each clip's fold (tracks: a run's track table, row i = clip i): stratified random folds, (GTZAN) folds that keep each artist in one, or
-    the published fault-filtered lists: test = fold 0, valid = VALIDATION, train = TRAIN_ONLY."""
+    """Each clip's fold (`tracks`: a run's track table, row i = clip i): stratified random folds,
+    (GTZAN) folds that keep each artist in one, or the published fault-filtered lists: test = fold
+    0, valid = VALIDATION, train = TRAIN_ONLY."""
     if config.split == "random":
         return assign_folds(tracks["label"].to_numpy(), folds=config.folds, seed=config.seed)
     if config.split == "fault-filtered":
         roles = filtered_assignment(tracks["track_id"].tolist(), fault_filtered_lists(config))
         code = {"test": 0, "valid": VALIDATION, "train": TRAIN_ONLY}  # 01 kept listed clips only
         return np.array([code[r] for r in roles])
-    files = fetch_metadata(paths.cache_dir() / "gtzan-metadata", base_url=config.metadata_url)
-    artists = read_artist_index(files["GTZANindex.txt"])
+    artists = read_artist_index(gtzan_metadata(config)["GTZANindex.txt"])
     return artist_folds(tracks["track_id"].tolist(), tracks["label"].to_numpy(), artists,
                         folds=config.folds, seed=config.seed)
 
 
 def fault_filtered_lists(config: Config) -> pd.Series:
     """track_id -> train/valid/test from Kereliuk et al.'s lists (fetched and verified once)."""
-    files = fetch_metadata(paths.cache_dir() / "gtzan-metadata", base_url=config.metadata_url)
-    return read_filtered_split(files["train_filtered.txt"].parent)
+    return read_filtered_split(gtzan_metadata(config)["train_filtered.txt"].parent)
+
+
+def gtzan_metadata(config: Config) -> dict[str, Path]:
+    """GTZAN's public metadata files by name, fetched and verified once into the project cache."""
+    return fetch_metadata(paths.cache_dir() / "gtzan-metadata", base_url=config.metadata_url)

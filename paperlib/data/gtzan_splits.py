@@ -1,6 +1,6 @@
 """Honest GTZAN splits: artist-grouped folds and the fault-filtered split.
 
-Random folds (`paperlib.training.assign_folds`) let one artist's clips land on both sides of a
+Random folds (`paperlib.data.folds.assign_folds`) let one artist's clips land on both sides of a
 split, which inflates GTZAN accuracies. Two remedies read public metadata:
 
 - `read_artist_index` parses Sturm's (2012) artist/title index, and `artist_folds` builds stratified

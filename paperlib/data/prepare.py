@@ -1,8 +1,6 @@
-"""The notebooks' steps as functions: each reads what an earlier step saved in the run folder.
-
-01 `prepare_data` -> tracks.csv + features.npz; 03 `run_cross_validation` -> oof_<pooling>.npz +
-folds_<pooling>.csv. Notebooks call these and plot; tests call them too.
-"""
+"""Step 01 of a run: load (or generate) the dataset, keep the clips its split uses, extract the
+tokens (cached) and save the track table and the features in the run folder (`prepare_data`);
+later steps read them back (`load_prepared`)."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ from paperlib.model.baselines import held_out_accuracy
 from paperlib.model.training import (
     FOLD_PROCESS_BYTES,
     FoldResult,
-    _fold_name,
-    _train_fold_in_worker,
+    fold_label,
+    train_fold_in_worker,
     discard_final_attempts,
     in_sample_accuracy,
     keep_final_attempt,
@@ -42,7 +42,7 @@ class CVResults:
 
 def _report(result: FoldResult, config: Config) -> None:
     what = "in-sample accuracy" if result.fold == FINAL else "accuracy"
-    print(f"{_fold_name(result.fold, config)}: {what} {result.accuracy:.3f} after "
+    print(f"{fold_label(result.fold, config)}: {what} {result.accuracy:.3f} after "
           f"{len(result.history)} epochs in {result.seconds:.0f} s", flush=True)
 
 
@@ -76,7 +76,7 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
     for fold in wanted:
         found = load_fold(run, config.pooling, fold)
         if found is not None:
-            print(f"{_fold_name(fold, config)}: complete, reused "
+            print(f"{fold_label(fold, config)}: complete, reused "
                   f"(accuracy {found.accuracy:.3f})", flush=True)
             results[fold] = found
             if fold == FINAL:
@@ -100,12 +100,12 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
             results[fold] = train_fold(fold, images, labels, folds, config, run, progress=progress)
             _report(results[fold], config)
     else:
-        names = ", ".join(_fold_name(f, config) for f in todo)
+        names = ", ".join(fold_label(f, config) for f in todo)
         device = "sharing the GPU" if gpu_available() else "on the CPU"
         print(f"training {names} in {processes} processes {device}", flush=True)
         threads = max(1, cores // processes)
         jobs = Parallel(n_jobs=processes, return_as="generator_unordered")(
-            delayed(_train_fold_in_worker)(fold, images, labels, folds, config, run.path, threads)
+            delayed(train_fold_in_worker)(fold, images, labels, folds, config, run.path, threads)
             for fold in todo)
         for result in jobs:
             results[result.fold] = result

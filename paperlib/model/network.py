@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from paperlib.core.config import Config
+from paperlib.core.files import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
-from paperlib.core.files import atomic_path
 
 OUTPUTS = ("genre", "attention", "signature", "token_embeddings")
 

@@ -140,7 +140,7 @@ def fold_lock(folder: Path) -> Iterator[None]:
         lock.unlink(missing_ok=True)
 
 
-def _fold_name(fold: int, config: Config) -> str:
+def fold_label(fold: int, config: Config) -> str:
     if fold == FINAL:
         return "final model"
     if config.split == "fault-filtered":
@@ -207,7 +207,7 @@ def _train_fold_locked(fold: int, folder: Path, images: np.ndarray, labels: np.n
     if config.pooling == "attention" and config.attention_warmup > 0:
         callbacks.append(_uniform_attention_warmup(model, config.attention_warmup))
     if progress:
-        callbacks.append(_epoch_bar(config.epochs, _fold_name(fold, config)))
+        callbacks.append(_epoch_bar(config.epochs, fold_label(fold, config)))
     fitted = model.fit(token_batches(images[fit], labels[fit], config, seed=config.seed + fold),
                        validation_data=(cut_tokens(images[val], config), labels[val]),
                        epochs=config.epochs, callbacks=callbacks, verbose=0)
@@ -283,7 +283,7 @@ def _limit_threads(threads: int) -> None:
             pass
 
 
-def _train_fold_in_worker(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
+def train_fold_in_worker(fold: int, images: np.ndarray, labels: np.ndarray, folds: np.ndarray,
                           config: Config, run_path: Path, threads: int) -> FoldResult:
     configure_environment()
     _limit_threads(threads)

@@ -12,24 +12,13 @@ from typing import Any
 
 from paperlib.core.config import load_profile, recorded_params
 from paperlib.core.registry import artifact
-from paperlib.core.run_folder import open_existing_run
+from paperlib.core.run_folder import open_existing_run, read_json_file
 from paperlib.publish.notebook_runner import notebook_names
-
-
-def expected_notebooks() -> list[str]:
-    return notebook_names()
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}).") from None
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
     """The papermill parameters an executed notebook records: {"profile": ..., "overrides": {...}}."""
-    params = read_json(path).get("metadata", {}).get("papermill", {}).get("parameters")
+    params = read_json_file(path).get("metadata", {}).get("papermill", {}).get("parameters")
     if not isinstance(params, dict) or "profile" not in params:
         raise ValueError(f"{path} records no papermill parameters (metadata.papermill.parameters); "
                          "expected a notebook executed by `paperlib reproduce`.")
@@ -56,7 +45,7 @@ def collect_notebooks(run_dir: Path) -> dict[str, Path]:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"Run folder {run_dir} does not exist; run `make reproduce` (or "
                                 "`.venv/bin/paperlib reproduce --profile PROFILE`) first.")
-    names = expected_notebooks()
+    names = notebook_names()
     found = {n: run_dir / artifact("executed_notebook").relative(notebook=n) for n in names}
     missing = [n for n, p in found.items() if not p.is_file()]
     if missing:
@@ -65,7 +54,7 @@ def collect_notebooks(run_dir: Path) -> dict[str, Path]:
             params = notebook_parameters(present[0])
         else:
             manifest = run_dir / artifact("manifest").relative()
-            profile = read_json(manifest).get("profile", "default") if manifest.is_file() else "default"
+            profile = read_json_file(manifest).get("profile", "default") if manifest.is_file() else "default"
             params = {"profile": profile, "overrides": {"run_dir": str(run_dir)}}
         raise FileNotFoundError(
             f"Run {run_dir} lacks executed notebook(s) {', '.join(missing)}. "

@@ -21,13 +21,9 @@ from paperlib.core.config import LOCATION_KEYS, RUNTIME_KEYS, SPLITS, recorded_p
 from paperlib.core.registry import artifact
 from paperlib.core.results import DataResult, TrainingResult, read_result
 
-IGNORED_KEYS = RUNTIME_KEYS | LOCATION_KEYS | {"split"}  # (recorded_params drops the first two)
-
-
+IGNORED_KEYS = RUNTIME_KEYS | LOCATION_KEYS | {"split"}  # the keys two sibling runs may differ in
 ACCURACIES = ("oof_accuracy", "fold_accuracy_mean", "fold_accuracy_min", "fold_accuracy_max",
               "mfcc_logistic_accuracy", "mean_pool_oof_accuracy")
-
-
 COLUMNS = ("run", "split", "run_dir", "config_key", "clips", "held_out_clips", "folds", *ACCURACIES,
            "chance")
 
