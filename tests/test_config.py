@@ -179,14 +179,13 @@ def test_a_run_folder_reopens_with_another_data_dir(tmp_path):
         open_run(config.replace(data_dir=str(tmp_path / "b"), epochs=3))
 
 
-def test_a_run_folder_of_an_older_version_with_data_dir_in_its_config_reopens(tmp_path):
-    from paperlib.core.run_folder import open_existing_run, open_run
+def test_a_gtzan_run_folder_reopens_from_where_its_data_was_found(tmp_path):
+    from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
 
     config = make_config(dataset="gtzan", data_dir=str(tmp_path / "a"), run_dir=str(tmp_path / "run"))
     run = open_run(config)
-    manifest = run.manifest()
-    manifest["config"].update(data_dir=str(tmp_path / "a"), metadata_url=None)
-    manifest["config_key"] = "older-key"
-    (run.path_of("manifest")).write_text(json.dumps(manifest))
-    assert open_existing_run(run.path).config.data_dir == str(tmp_path / "a")
+    with pytest.raises(RunFolderError, match="no dataset yet: run notebook 01_data first"):
+        open_existing_run(run.path)
+    run.bind_dataset("f" * 64, tmp_path / "a" / "genres")
+    assert open_existing_run(run.path).config.data_dir == str(tmp_path / "a" / "genres")
     assert open_run(config.replace(data_dir=str(tmp_path / "b"))).manifest()["config_key"] == config.key()

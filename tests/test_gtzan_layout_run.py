@@ -180,7 +180,7 @@ def test_03_cross_validated_on_the_usable_clips(gtzan_run):
     cv, run_dir = gtzan_run["metrics"]["03_cv_training"], gtzan_run["run_dir"]
     assert cv.split == "random" and cv.folds == FOLDS
     assert len(cv.fold_accuracies) == FOLDS and cv.epochs_run == [EPOCHS] * FOLDS
-    accuracies = {name: cv[name] for name in (
+    accuracies = {name: getattr(cv, name) for name in (
         "oof_accuracy", "fold_accuracy_mean", "fold_accuracy_min", "mfcc_logistic_accuracy",
         "chance", "final_model_in_sample_accuracy")}
     accuracies.update({f"fold {i + 1}": a for i, a in enumerate(cv.fold_accuracies)})

@@ -247,6 +247,8 @@ def open_existing_run(path: str | Path) -> RunFolder:
     stored = manifest["config"]
     # the data's location is no result parameter: GTZAN's is where step 01 found the audio
     where = manifest.get("dataset_root") if stored.get("dataset") == "gtzan" else None
+    if stored.get("dataset") == "gtzan" and not where:
+        raise RunFolderError(f"Run folder {path} has no dataset yet: run notebook 01_data first.")
     try:
         config = make_config(**recorded_params(stored), profile=manifest.get("profile", "default"),
                              run_dir=str(path), data_dir=where)
