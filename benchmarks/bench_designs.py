@@ -34,8 +34,11 @@ def stacked_model(config, models: int):
     from paperlib.model.network import build_model
 
     tokens = layers.Input((config.n_tokens, config.n_mels, config.token_frames))
-    outputs = [build_model(config, n_classes=10)(tokens) for _ in range(models)]
-    stacked = layers.Lambda(lambda xs: keras.ops.stack(xs, axis=1))(outputs)
+    outputs = []
+    for m in range(models):
+        network = build_model(config, n_classes=10)  # renamed: names must be unique in one model
+        outputs.append(keras.Model(network.inputs, network.output, name=f"model_{m}")(tokens))
+    stacked = layers.Reshape((models, 10))(layers.Concatenate()(outputs))
     return keras.Model(tokens, stacked)
 
 
