@@ -56,3 +56,20 @@ def test_geometry_plots_return_figures_with_content():
     for figure in figures:
         assert figure.axes and figure.axes[0].has_data()
         matplotlib.pyplot.close(figure)
+
+
+def test_paper_geometry_on_hand_made_genres():
+    from paperlib.analysis.embeddings import genre_spread, paper_geometry
+    from paperlib.data.genres import GENRES
+
+    points = np.zeros((10, 2))
+    points[:, 0] = np.arange(10)  # genres on a line, in GENRES order
+    points[GENRES.index("pop"), 0] = points[GENRES.index("disco"), 0] + 0.1  # pop right beside disco
+    distances = emb.pairwise_distances(points)
+    geometry = paper_geometry(distances, distances)
+    first, last = GENRES[0], GENRES[-1]  # the two ends of the line are farthest from the rest
+    assert set(geometry.farthest_two) == {first, last} == set(geometry.farthest_two_2d)
+    assert geometry.disco_pop_rank == geometry.pop_disco_rank == geometry.disco_pop_rank_2d == 1
+    spread = genre_spread(distances, distances)
+    assert list(spread.index[:2]) == geometry.farthest_two
+    assert spread["relative to mean pair"].iloc[0] > 1 > spread["relative to mean pair"].iloc[-1]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 from paperlib.data.genres import GENRES
 
@@ -83,3 +86,39 @@ def neighbour_rank(distances: np.ndarray, i: int, j: int) -> int:
     if i == j:
         raise ValueError(f"i and j must differ, got {i} and {j}")
     return int(np.flatnonzero(neighbour_order(distances)[i] == j)[0]) + 1
+
+
+def genre_spread(distances: np.ndarray, plane: np.ndarray, *,
+                 genres: tuple[str, ...] = GENRES) -> pd.DataFrame:
+    """Each genre's mean distance to the others: in the full space, relative to the mean pair, and
+    relative in the 2D PCA plane (`plane`: distances there); farthest from the rest first."""
+    full = mean_distance_to_others(distances)
+    return pd.DataFrame({"mean distance to others": full,
+                         "relative to mean pair": full / mean_pairwise_distance(distances),
+                         "relative, 2D PCA plane": mean_distance_to_others(plane) / mean_pairwise_distance(plane)},
+                        index=list(genres)).sort_values("mean distance to others", ascending=False)
+
+
+@dataclass(frozen=True)
+class PaperGeometry:
+    """What section 3.2.1 says of the genre embeddings, measured: the two genres farthest from the
+    rest (full space and 2D plane) and how near disco and pop are (neighbour ranks, 1 = nearest)."""
+
+    farthest_two: list[str]
+    farthest_two_2d: list[str]
+    disco_pop_rank: int
+    pop_disco_rank: int
+    disco_pop_rank_2d: int
+
+
+def paper_geometry(distances: np.ndarray, plane: np.ndarray, *,
+                   genres: tuple[str, ...] = GENRES) -> PaperGeometry:
+    """The section 3.2.1 observations from the genre distances in the full space and the 2D plane."""
+    spread = genre_spread(distances, plane, genres=genres)
+    disco, pop = genres.index("disco"), genres.index("pop")
+    return PaperGeometry(
+        farthest_two=spread.index[:2].tolist(),
+        farthest_two_2d=spread["relative, 2D PCA plane"].sort_values(ascending=False).index[:2].tolist(),
+        disco_pop_rank=neighbour_rank(distances, disco, pop),
+        pop_disco_rank=neighbour_rank(distances, pop, disco),
+        disco_pop_rank_2d=neighbour_rank(plane, disco, pop))

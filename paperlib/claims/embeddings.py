@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
-import pandas as pd
+import numpy as np
 
+from paperlib.analysis.embeddings import genre_spread, mean_pairwise_distance, paper_geometry
 from paperlib.claims.claim import Claim, records
 from paperlib.core.results import PcaResult
 
@@ -48,20 +50,17 @@ def pca_claims(*, farthest_two: Sequence[str], farthest_two_2d: Sequence[str], d
 
 
 def pca_result(*, explained_2d: Sequence[float], explained_3d: Sequence[float],
-               spread: pd.DataFrame, scale: float, farthest_two: Sequence[str],
-               farthest_two_2d: Sequence[str], disco_pop_rank: int, pop_disco_rank: int,
-               disco_pop_rank_2d: int) -> PcaResult:
-    """Notebook 05's typed result from the PCA's explained variance, each genre's mean distance to
-    the others (`spread`, by genre) and the mean pair distance (`scale`), and the farthest genres and
-    disco/pop neighbour ranks; with its claims."""
-    claims = pca_claims(farthest_two=farthest_two, farthest_two_2d=farthest_two_2d,
-                        disco_pop_rank=disco_pop_rank, pop_disco_rank=pop_disco_rank,
-                        disco_pop_rank_2d=disco_pop_rank_2d)
+               distances: np.ndarray, plane: np.ndarray) -> PcaResult:
+    """Notebook 05's typed result from the PCA's explained variance and the genre distances in the
+    full space (`distances`) and in the 2D PCA plane (`plane`); with its claims."""
+    spread = genre_spread(distances, plane)
+    geometry = paper_geometry(distances, plane)
+    claims = pca_claims(farthest_two=geometry.farthest_two, farthest_two_2d=geometry.farthest_two_2d,
+                        disco_pop_rank=geometry.disco_pop_rank, pop_disco_rank=geometry.pop_disco_rank,
+                        disco_pop_rank_2d=geometry.disco_pop_rank_2d)
     return PcaResult(
         explained_variance_2d=[float(v) for v in explained_2d],
         explained_variance_3d=[float(v) for v in explained_3d],
         mean_distance_to_others={g: float(v) for g, v in spread["mean distance to others"].items()},
-        mean_pairwise_distance=float(scale), farthest_two=list(farthest_two),
-        farthest_two_2d=list(farthest_two_2d), disco_pop_rank=int(disco_pop_rank),
-        pop_disco_rank=int(pop_disco_rank), disco_pop_rank_2d=int(disco_pop_rank_2d),
+        mean_pairwise_distance=mean_pairwise_distance(distances), **asdict(geometry),
         claims=records(claims))
