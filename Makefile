@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= default
-# TensorFlow build: cpu, or gpu (TensorFlow with CUDA) on a machine with an NVIDIA GPU; a venv made
-# for the GPU keeps being used as one (the two builds must not be installed over each other).
+# cpu (TensorFlow), or gpu on a machine with an NVIDIA GPU: JAX with CUDA, and Keras runs on JAX.
+# A venv made for the GPU keeps being used as one (rm -rf .venv to switch).
 ACCELERATOR ?= $(if $(wildcard $(VENV)/.installed-gpu),gpu,cpu)
+export KERAS_BACKEND ?= $(if $(filter gpu,$(ACCELERATOR)),jax,tensorflow)
 # Optional single-parameter overrides, e.g. `make reproduce DATASET=gtzan DATA_DIR=~/gtzan`.
 SET := $(if $(DATASET),--set dataset=$(DATASET)) $(if $(DATA_DIR),--set data_dir=$(DATA_DIR)) \
        $(if $(SEED),--set seed=$(SEED)) $(foreach p,$(PARAMS),--set $(p))

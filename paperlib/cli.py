@@ -18,7 +18,7 @@ from paperlib.core import paths
 from paperlib.core.config import load_profile, parameter_rows
 from paperlib.core.session import configure_environment
 from paperlib.data import download
-from paperlib.model.cross_validation import train_some_folds
+from paperlib.model.cross_validation import train_run
 from paperlib.publish.book import build_book
 from paperlib.publish.notebook_runner import run_notebooks
 
@@ -50,9 +50,10 @@ def _reproduce(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     configure_environment()
     config = load_profile(args.profile, **parse_assignments(args.set))
-    train_some_folds(config, args.folds, pooling=args.pooling)
-    print(f"Trained fold(s) {args.folds} into {config.run_path()}; `make reproduce "
-          f"PROFILE={config.profile}` reuses every finished fold.")
+    trained = train_run(config)
+    accuracy = ", ".join(f"{pooling} {cv.accuracy:.3f}" for pooling, cv in trained.items())
+    print(f"Trained every model of {config.run_path()} (held-out accuracy: {accuracy}); `make "
+          f"reproduce PROFILE={config.profile}` reuses them.")
     return 0
 
 
@@ -110,16 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--no-book", action="store_true", help="do not build the book at the end")
     rep.set_defaults(func=_reproduce)
     train = sub.add_parser(
-        "train", help="train only some folds of a run (a long run in parts; 03 reuses them)",
-        description="Prepare the data when the run has none, then train the listed folds (0-based; "
-                    "-1 is the final all-clip model, trained once every fold is: its retry bar is the "
-                    "folds' mean held-out accuracy) into the run folder. Machines sharing the run "
-                    "folder can each train other folds; notebook 03 reuses every finished fold.")
+        "train", help="train every model of a run without the notebooks (03 reuses them)",
+        description="Prepare the data when the run has none, then train every model of the run "
+                    "(the folds, the final all-clip model, the ablation's folds) together, as "
+                    "notebook 03 does. An interrupted training resumes from its last epoch.")
     _add_run_options(train)
-    train.add_argument("--folds", type=int, nargs="+", required=True, metavar="N",
-                       help="the folds to train, 0-based (-1: the final all-clip model, after the folds)")
-    train.add_argument("--pooling", choices=("attention", "mean"),
-                       help="mean: the folds of the mean-pooling ablation (default: attention)")
     train.set_defaults(func=_train)
     sim = sub.add_parser(
         "similar", help="the pieces of a run nearest to an audio file, by the final model's signature",

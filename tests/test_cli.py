@@ -28,24 +28,26 @@ def test_unknown_notebook_exits_2(capsys):
     assert "Unknown notebook" in capsys.readouterr().err
 
 
-def test_train_runs_only_the_named_folds_and_refuses_unknown_ones(tmp_path, capsys):
+def test_train_trains_every_model_of_the_run(tmp_path, capsys):
     from paperlib.core.config import load_profile
     from paperlib.core.registry import FINAL
     from paperlib.core.run_folder import open_run
-    from paperlib.model.training import fold_dir, load_fold
+    from paperlib.model.training import load_fold
 
     sets = ["--set", f"run_dir={tmp_path / 'run'}", "--set", "clips_per_genre=6", "--set", "folds=2",
-            "--set", "epochs=1", "--set", "early_stopping_start=1", "--set", "attention_warmup=0"]
-    assert main(["train", "--profile", "smoke", *sets, "--folds", "1"]) == 0
-    assert "reuses every finished fold" in capsys.readouterr().out
+            "--set", "epochs=1", "--set", "early_stopping_start=1", "--set", "attention_warmup=0",
+            "--set", "ablation=true"]
+    assert main(["train", "--profile", "smoke", *sets]) == 0
+    assert "reuses them" in capsys.readouterr().out
     config = load_profile("smoke", run_dir=str(tmp_path / "run"), clips_per_genre=6, folds=2,
-                          epochs=1, early_stopping_start=1, attention_warmup=0)
+                          epochs=1, early_stopping_start=1, attention_warmup=0, ablation=True)
     run = open_run(config)
-    assert load_fold(run, "attention", 1) is not None
-    assert load_fold(run, "attention", 0) is None and load_fold(run, "attention", FINAL) is None
-    assert not fold_dir(run, "attention", 0).exists()
-    assert main(["train", "--profile", "smoke", *sets, "--folds", "5"]) == 2
-    assert "No fold(s) [5]" in capsys.readouterr().err
+    for pooling, fold in [("attention", 0), ("attention", 1), ("attention", FINAL), ("mean", 0),
+                          ("mean", 1)]:
+        assert load_fold(run, pooling, fold) is not None
+    assert not run.has("training_checkpoint")
+    assert main(["train", "--profile", "smoke", *sets]) == 0
+    assert "fold 2/2: complete, reused" in capsys.readouterr().out
 
 
 def test_paper_profile_is_gtzan_with_every_clip():

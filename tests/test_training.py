@@ -1,13 +1,12 @@
 import json
-import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from paperlib.core.config import make_config
-from paperlib.core.registry import FINAL, MODEL_FILES, lock_file, model_file
-from paperlib.core.run_folder import RunFolderError, git_commit, open_run
+from paperlib.core.registry import FINAL, MODEL_FILES, model_file
+from paperlib.core.run_folder import git_commit, open_run
 from paperlib.data.features import token_starts
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
 from paperlib.model.cross_validation import cross_validate, out_of_fold
@@ -54,7 +53,7 @@ def tiny():
 def test_cross_validation_saves_and_resumes(tiny, capsys):
     images, labels, config = tiny
     run = open_run(config)
-    cv = cross_validate(images, labels, config, run, progress=False)
+    cv = cross_validate(images, labels, config, run, progress=False)["attention"]
     results = cv.folds
     oof = out_of_fold(results, assign_folds(labels, folds=config.folds, seed=config.seed))
     assert oof["genre"].shape == (24, 3) and set(oof["fold"]) == {0, 1}
@@ -70,21 +69,22 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
     # a complete fold is reused; a fold without its done marker is trained again
     model_file(fold_dir(run, "attention", 1), "model_done").unlink()
     capsys.readouterr()
-    again = cross_validate(images, labels, config, run, progress=False)
+    again = cross_validate(images, labels, config, run, progress=False)["attention"]
     printed = capsys.readouterr().out
     assert "fold 1/2: complete, reused" in printed and "fold 2/2: accuracy" in printed
     assert "final model: complete, reused" in printed
     assert np.array_equal(again.folds[0].outputs["genre"], results[0].outputs["genre"])
+    # trained alone now, together with the other models before: the same model to the last bit
+    assert np.array_equal(again.folds[1].outputs["genre"], results[1].outputs["genre"])
     assert model_file(fold_dir(run, "attention", 1), "model_done").is_file()
 
 
 def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
     images, labels, config = tiny
-    a = cross_validate(images, labels, config.replace(run_dir=str(tmp_path / "a")),
-                       open_run(config.replace(run_dir=str(tmp_path / "a"))), progress=False)
-    b = cross_validate(images, labels, config.replace(run_dir=str(tmp_path / "b")),
-                       open_run(config.replace(run_dir=str(tmp_path / "b"))), progress=False)
-    assert np.allclose(a.folds[0].outputs["genre"], b.folds[0].outputs["genre"], atol=1e-6)
+    a, b = (cross_validate(images, labels, config.replace(run_dir=str(tmp_path / name)),
+                           open_run(config.replace(run_dir=str(tmp_path / name))),
+                           progress=False)["attention"] for name in "ab")
+    assert np.array_equal(a.folds[0].outputs["genre"], b.folds[0].outputs["genre"])
 
 
 def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
@@ -93,7 +93,7 @@ def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
     config = config.replace(dataset="gtzan", data_dir="x", split="fault-filtered")
     clip_folds = np.tile([0, VALIDATION, TRAIN_ONLY, TRAIN_ONLY], len(labels) // 4)
     run = open_run(config)
-    cv = cross_validate(images, labels, config, run, progress=False, folds=clip_folds)
+    cv = cross_validate(images, labels, config, run, progress=False, folds=clip_folds)["attention"]
     assert len(cv.folds) == 1
     done = run.load_json("model_done", pooling="attention", fold=0)
     assert (done["fit_clips"], done["validation_clips"], done["held_out_clips"]) == (12, 6, 6)
@@ -107,43 +107,20 @@ def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
     assert (oof["fold"] == clip_folds).all() and not oof["genre"][clip_folds < 0].any()
 
 
-def test_a_fold_being_trained_elsewhere_is_refused_and_a_dead_holders_lock_taken_over(tmp_path):
-    import json
-    import socket
-    import subprocess
-
-    from paperlib.model.training import fold_lock
-
-    folder = tmp_path / "a-model-folder"
-    lock = lock_file(folder)
-    with fold_lock(folder):
-        assert json.loads(lock.read_text())["pid"] == os.getpid()
-        with pytest.raises(RuntimeError, match="being trained by process .* delete the lock"):
-            with fold_lock(folder):
-                pass
-    assert not lock.exists()
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid, "since": "then"}))
-    with fold_lock(folder):  # its holder is gone: an interrupted attempt
-        assert json.loads(lock.read_text())["pid"] == os.getpid()
-    lock.write_text(json.dumps({"host": "another-machine", "pid": dead.pid, "since": "then"}))
-    with pytest.raises(RuntimeError, match="another-machine"):
-        with fold_lock(folder):
-            pass
-
-
 @pytest.fixture
 def fake_training(tiny, monkeypatch):
-    """cross_validate with a stand-in train_fold that writes a loadable folder with a chosen
-    accuracy: scores[fold], or scores[(FINAL, attempt)]; (config, calls, scores)."""
+    """cross_validate with a stand-in for the training program that writes a loadable folder with
+    a chosen accuracy: scores[fold], or scores[(FINAL, attempt)]; (config, calls, scores)."""
     import paperlib.model.cross_validation as cross_validation
     import paperlib.model.training as training
 
     images, labels, config = tiny
     calls, scores = [], {}
 
-    def fake_train_fold(fold, images, labels, folds, config, run, *, progress=True, attempt=0):
+    def fake_train(specs, images, labels, folds, config, run, *, progress=True):
+        return [fake_model(spec.fold, spec.attempt, run, config) for spec in specs]
+
+    def fake_model(fold, attempt, run, config):
         calls.append((fold, attempt))
         accuracy = scores[fold] if fold != FINAL else scores[(FINAL, attempt)]
         folder = training.model_dir(run, config.pooling, fold, attempt)
@@ -152,13 +129,13 @@ def fake_training(tiny, monkeypatch):
         np.savez(model_file(folder, "model_outputs"), held_out=np.arange(2), all_signatures=np.zeros((24, 2)),
                  **outputs)
         pd.DataFrame({"epoch": [1]}).to_csv(model_file(folder, "history"), index=False)
-        model_file(folder, "model_done").write_text(json.dumps({"attempt": attempt, "accuracy": accuracy,
-                                               "seconds": 0.0}))
+        model_file(folder, "model_done").write_text(json.dumps(
+            {"attempt": attempt, "accuracy": accuracy, "seconds": 0.0, "best_epoch": 1}))
         return training.FoldResult(fold, np.arange(2), outputs, np.zeros((24, 2)),
-                                   pd.DataFrame(), accuracy, 0.0)
+                                   pd.DataFrame(), accuracy, 0.0, 1)
 
-    monkeypatch.setattr(cross_validation, "train_fold", fake_train_fold)
-    return config.replace(workers=1), calls, scores
+    monkeypatch.setattr(cross_validation, "_train", fake_train)
+    return config, calls, scores
 
 
 def _kept_attempt(run):
@@ -171,7 +148,7 @@ def test_a_final_model_behind_the_folds_is_trained_again_and_the_best_kept(tiny,
     config, calls, scores = fake_training
     scores.update({0: 0.9, 1: 0.8, (FINAL, 0): 0.6, (FINAL, 1): 0.8, (FINAL, 2): 0.7})
     run = open_run(config)
-    cv = cross_validate(images, labels, config, run, progress=False)
+    cv = cross_validate(images, labels, config, run, progress=False)["attention"]
     assert calls == [(0, 0), (1, 0), (FINAL, 0), (FINAL, 1), (FINAL, 2)]
     # all three fit worse than the folds' mean 0.85 held out: the best, not the last, is kept
     assert cv.final.accuracy == 0.8 and _kept_attempt(run) == 1
@@ -182,34 +159,6 @@ def test_a_final_model_behind_the_folds_is_trained_again_and_the_best_kept(tiny,
     other = open_run(config.replace(run_dir=str(tmp_path / "other")))
     cv = cross_validate(images, labels, config, other, progress=False)
     assert calls == [(0, 0), (1, 0), (FINAL, 0)] and _kept_attempt(other) == 0
-
-
-def test_the_final_model_alone_has_the_same_bar_and_keeps_the_first_of_equals(tiny, fake_training):
-    images, labels, _ = tiny
-    config, calls, scores = fake_training
-    scores.update({0: 0.9, 1: 0.8, (FINAL, 0): 0.6, (FINAL, 1): 0.84, (FINAL, 2): 0.84})
-    run = open_run(config)
-    cross_validate(images, labels, config, run, progress=False, only=[0, 1])
-    assert calls == [(0, 0), (1, 0)] and not fold_dir(run, "attention", FINAL).exists()
-    calls.clear()
-    cross_validate(images, labels, config, run, progress=False, only=[FINAL])
-    assert calls == [(FINAL, 0), (FINAL, 1), (FINAL, 2)]  # the bar: both folds' mean, 0.85
-    assert _kept_attempt(run) == 1
-
-
-def test_the_final_model_is_refused_until_every_fold_is_trained(tiny, fake_training):
-    images, labels, _ = tiny
-    config, calls, scores = fake_training
-    scores.update({0: 0.9, 1: 0.8, (FINAL, 0): 0.9})
-    run = open_run(config)
-    with pytest.raises(RunFolderError, match=r"fold\(s\) 0 1 .*`paperlib train --folds 0 1`"):
-        cross_validate(images, labels, config, run, progress=False, only=[FINAL])
-    cross_validate(images, labels, config, run, progress=False, only=[1])
-    with pytest.raises(RunFolderError, match=r"`paperlib train --folds 0`.*nothing was trained"):
-        cross_validate(images, labels, config, run, progress=False, only=[FINAL])
-    assert calls == [(1, 0)]
-    cross_validate(images, labels, config, run, progress=False, only=[0, FINAL])
-    assert calls == [(1, 0), (0, 0), (FINAL, 0)] and _kept_attempt(run) == 0
 
 
 def test_an_interrupted_final_model_leaves_no_final_folder_and_resumes_its_attempts(tiny, fake_training):
@@ -223,6 +172,6 @@ def test_an_interrupted_final_model_leaves_no_final_folder_and_resumes_its_attem
     assert load_fold(run, "attention", FINAL, attempt=0).accuracy == 0.6
     scores.update({(FINAL, 1): 0.7, (FINAL, 2): 0.5})
     calls.clear()
-    cv = cross_validate(images, labels, config, run, progress=False)
+    cv = cross_validate(images, labels, config, run, progress=False)["attention"]
     assert calls == [(FINAL, 1), (FINAL, 2)] and cv.final.accuracy == 0.7
     assert _kept_attempt(run) == 1

@@ -18,35 +18,6 @@ def worker_count(requested: int = 0) -> int:
     return max(1, cpu_count())
 
 
-def available_memory() -> float | None:
-    """Bytes this process can still use: the smaller of MemAvailable and the cgroup's headroom."""
-    limits = []
-    try:
-        with open("/proc/meminfo") as handle:
-            info = dict(line.split(":", 1) for line in handle)
-        limits.append(int(info["MemAvailable"].split()[0]) * 1024)
-    except (OSError, KeyError, ValueError):
-        pass
-    try:
-        with open("/sys/fs/cgroup/memory.max") as handle:
-            limit = handle.read().strip()
-        with open("/sys/fs/cgroup/memory.current") as handle:
-            current = int(handle.read())
-        if limit != "max":
-            limits.append(int(limit) - current)
-    except (OSError, ValueError):
-        pass
-    return float(min(limits)) if limits else None
-
-
-def processes_that_fit(wanted: int, *, bytes_each: float) -> int:
-    """At most `wanted` processes, fewer when the free memory holds fewer of `bytes_each`."""
-    free = available_memory()
-    if free is None:
-        return max(1, wanted)
-    return max(1, min(wanted, int(free // bytes_each)))
-
-
 def gpu_available() -> bool:
     """Whether the Keras backend (TensorFlow or JAX) sees a GPU; imports the backend."""
     import keras

@@ -9,7 +9,6 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-LOCK_SUFFIX = ".lock"  # a folder being written holds <folder>.lock (host, pid)
 FINAL = -1  # the `fold` of the model trained on every clip (for embeddings and `paperlib similar`)
 
 
@@ -51,11 +50,6 @@ def model_file(folder: Path, name: str) -> Path:
     return folder / MODEL_FILES[name][0]
 
 
-def lock_file(folder: Path) -> Path:
-    """The lock held while `folder` is being written (`model_lock` for a model folder)."""
-    return folder.with_name(folder.name + LOCK_SUFFIX)
-
-
 def _declare(*artifacts: Artifact) -> dict[str, Artifact]:
     return {a.name: a for a in artifacts}
 
@@ -71,8 +65,9 @@ ARTIFACTS = _declare(
     Artifact("model_check", "model_check.keras", "notebook 02_model",
              "an untrained model saved and reloaded to check the round trip"),
     Artifact("model_dir", "cv/{pooling}/{fold}", "notebook 03_cv_training", "one trained model's folder"),
-    Artifact("model_lock", f"cv/{{pooling}}/{{fold}}{LOCK_SUFFIX}", "notebook 03_cv_training",
-             "held while a model trains (host, pid), so that no other process wipes it"),
+    Artifact("training_checkpoint", "cv/training_checkpoint.npz", "notebook 03_cv_training",
+             "every model still training: weights, optimizer state and history after its last "
+             "completed epoch (deleted when training ends)"),
     Artifact("final_attempts", "cv/{pooling}/final_attempts", "notebook 03_cv_training",
              "the final model's trainings from other seeds, until the best moves to cv/<pooling>/final"),
     Artifact("final_attempt_dir", "cv/{pooling}/final_attempts/attempt_{attempt}", "notebook 03_cv_training",

@@ -1,8 +1,9 @@
-"""Step 03: stratified k-fold cross-validation of a run (paper section 3.1), resumable fold by fold.
+"""Step 03: stratified k-fold cross-validation of a run (paper section 3.1).
 
 Every fold model trains on the other folds and predicts its held-out clips; the final model trains
-on every clip. The out-of-fold outputs, the final model's outputs and every fold model's signatures
-are saved in the run folder for the analyses.
+on every clip; with `ablation` the mean-pooling model's folds too. All of them train together in
+one program (`program`), resumable epoch by epoch. The out-of-fold outputs, the final model's
+outputs and every fold model's signatures are saved in the run folder for the analyses.
 """
 
 from __future__ import annotations
@@ -13,22 +14,21 @@ import numpy as np
 import pandas as pd
 
 from paperlib.core.config import Config
-from paperlib.core.parallel import gpu_available, processes_that_fit, worker_count
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError
-from paperlib.data.folds import assign_folds, fold_assignment, fold_count
+from paperlib.data.features import cut_tokens
+from paperlib.data.folds import VALIDATION, assign_folds, fold_assignment, fold_count, inner_split
 from paperlib.data.prepare import Prepared, load_prepared, prepare_data
 from paperlib.model.baselines import held_out_accuracy
+from paperlib.model.program import ModelSpec, train_together
 from paperlib.model.training import (
-    FOLD_PROCESS_BYTES,
     FoldResult,
-    fold_label,
-    train_fold_in_worker,
     discard_final_attempts,
+    fold_label,
     in_sample_accuracy,
     keep_final_attempt,
     load_fold,
-    train_fold,
+    write_model,
 )
 
 FINAL_ATTEMPTS = 3  # trainings of the final model at most (see _best_final_model)
@@ -37,126 +37,117 @@ FINAL_ATTEMPTS = 3  # trainings of the final model at most (see _best_final_mode
 @dataclass(frozen=True)
 class CVResults:
     folds: list[FoldResult]
-    final: FoldResult | None
+    final: FoldResult | None  # the main pooling's all-clip model; None for the ablation
+
+
+def poolings(config: Config) -> list[str]:
+    """The poolings a run trains: its own, and mean pooling when `ablation` asks for it."""
+    return [config.pooling, *(["mean"] if config.ablation and config.pooling != "mean" else [])]
+
+
+def model_spec(pooling: str, fold: int, labels: np.ndarray, clip_folds: np.ndarray,
+               config: Config, *, attempt: int = 0) -> ModelSpec:
+    """A fold model (trained on the other folds) or the FINAL model (every clip); each stops early
+    on the fixed VALIDATION clips when the split has them, else on a stratified inner split."""
+    everything = np.arange(len(labels))
+    held_out = everything if fold == FINAL else np.flatnonzero(clip_folds == fold)
+    fixed_validation = np.flatnonzero(clip_folds == VALIDATION)
+    pool = np.flatnonzero(((clip_folds != fold) | (fold == FINAL)) & (clip_folds != VALIDATION))
+    if fixed_validation.size:
+        fit, validation = pool, fixed_validation
+    else:
+        fit, validation = inner_split(pool, labels, fraction=config.validation_fraction,
+                                      seed=config.seed + fold)
+    return ModelSpec(pooling, fold, attempt, fit, validation, held_out)
 
 
 def _report(result: FoldResult, config: Config) -> None:
     what = "in-sample accuracy" if result.fold == FINAL else "accuracy"
     print(f"{fold_label(result.fold, config)}: {what} {result.accuracy:.3f} after "
-          f"{len(result.history)} epochs in {result.seconds:.0f} s", flush=True)
+          f"{len(result.history)} epochs (best {result.best_epoch}) in {result.seconds:.0f} s",
+          flush=True)
+
+
+def _train(specs: list[ModelSpec], images: np.ndarray, labels: np.ndarray,
+           clip_folds: np.ndarray, config: Config, run: RunFolder,
+           *, progress: bool) -> list[FoldResult]:
+    """Train `specs` together (one program, resumable), write and report each model."""
+    trained = train_together(specs, cut_tokens(images, config), labels, config,
+                             run.path_of("training_checkpoint"), progress=progress)
+    results = []
+    for spec in specs:
+        result = write_model(run, trained[spec.key], labels, clip_folds, config)
+        prefix = "" if spec.pooling == config.pooling else f"{spec.pooling} pooling, "
+        print(prefix, end="")
+        _report(result, config)
+        results.append(result)
+    return results
 
 
 def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: RunFolder, *,
-                   progress: bool = True, final: bool = True,
-                   folds: np.ndarray | None = None,
-                   only: list[int] | None = None) -> CVResults | None:
-    """Run (or resume) every fold, then the final model, on (clips, n_mels, n_frames) images.
+                   progress: bool = True,
+                   folds: np.ndarray | None = None) -> dict[str, CVResults]:
+    """Train (or reuse) every model of the run on (clips, n_mels, n_frames) images, by pooling.
 
-    Prints one line per fold. `final=False` skips the all-clip model (CVResults.final is None).
-    `folds` (each clip's fold, or a VALIDATION / TRAIN_ONLY marker) defaults to stratified random
-    folds from the seed. On a CPU with
-    several cores, folds train side by side in separate processes (one TensorFlow thread each),
-    which on a small CPU is faster than one fold using every core; on a GPU too.
-    `only` trains just those folds (FINAL = -1 for the all-clip model) and returns None: a long
-    run split over several sessions or machines sharing the run folder.
+    Every fold model of each pooling (`poolings`) and the final all-clip model train together in
+    one program (`program.train_together`); a model whose folder is complete is reused, an
+    interrupted program resumes from its checkpoint. Prints one line per model. `folds` (each
+    clip's fold, or a VALIDATION / TRAIN_ONLY marker) defaults to stratified random folds from the
+    seed.
     """
-    from joblib import Parallel, delayed
-
     if folds is None:
         folds = assign_folds(labels, folds=config.folds, seed=config.seed)
-    results: dict[int, FoldResult] = {}
     n_folds = fold_count(folds)
-    wanted = [*range(n_folds), *([FINAL] if final else [])]
-    if only is not None:
-        unknown = sorted(set(only) - set(wanted))
-        if unknown:
-            raise ValueError(f"No fold(s) {unknown} in this run: folds are 0-{n_folds - 1}"
-                             f"{' and -1 (the final all-clip model)' if final else ''}.")
-        wanted = [fold for fold in wanted if fold in only]
-    for fold in wanted:
-        found = load_fold(run, config.pooling, fold)
-        if found is not None:
-            print(f"{fold_label(fold, config)}: complete, reused "
-                  f"(accuracy {found.accuracy:.3f})", flush=True)
-            results[fold] = found
-            if fold == FINAL:
-                discard_final_attempts(run, config.pooling)  # left by an interrupted clean-up
-    choose_final = FINAL in wanted and FINAL not in results
-    if choose_final:
-        _refuse_final_before_folds(run, config, n_folds, [*results, *wanted])
-        first = load_fold(run, config.pooling, FINAL, attempt=0)
-        if first is not None:
-            print(f"final model: attempt 1 complete, reused (in-sample accuracy "
-                  f"{first.accuracy:.3f})", flush=True)
-            results[FINAL] = first
-    todo = [fold for fold in wanted if fold not in results]
-    cores = worker_count(config.workers)
-    # each fold process holds its own TensorFlow (about 1 GB): never more than memory allows.
-    # A GPU is shared the same way (session.configure_environment: memory grows as needed); the
-    # model is too small to keep a GPU busy from one process.
-    processes = processes_that_fit(min(cores, len(todo)), bytes_each=FOLD_PROCESS_BYTES)
-    if processes <= 1:
-        for fold in todo:
-            results[fold] = train_fold(fold, images, labels, folds, config, run, progress=progress)
-            _report(results[fold], config)
-    else:
-        names = ", ".join(fold_label(f, config) for f in todo)
-        device = "sharing the GPU" if gpu_available() else "on the CPU"
-        print(f"training {names} in {processes} processes {device}", flush=True)
-        threads = max(1, cores // processes)
-        jobs = Parallel(n_jobs=processes, return_as="generator_unordered")(
-            delayed(train_fold_in_worker)(fold, images, labels, folds, config, run.path, threads)
-            for fold in todo)
-        for result in jobs:
-            results[result.fold] = result
-            _report(result, config)
-    if choose_final:
-        for fold in range(n_folds):  # the bar counts every fold model of the run, listed or not
-            results[fold] = results.get(fold) or load_fold(run, config.pooling, fold)
-        results[FINAL] = _best_final_model(results, images, labels, folds, config, run,
-                                           progress=progress)
-    if only is not None:
-        return None
-    return CVResults([results[fold] for fold in range(n_folds)], results.get(FINAL))
+    found: dict[tuple[str, int], FoldResult] = {}
+    todo: list[ModelSpec] = []
+    for pooling in poolings(config):
+        for fold in [*range(n_folds), *([FINAL] if pooling == config.pooling else [])]:
+            result = load_fold(run, pooling, fold)
+            if fold == FINAL and result is not None:
+                discard_final_attempts(run, pooling)  # left by an interrupted clean-up
+            if fold == FINAL and result is None:
+                result = load_fold(run, pooling, FINAL, attempt=0)
+            if result is None:
+                todo.append(model_spec(pooling, fold, labels, folds, config))
+            else:
+                found[pooling, fold] = result
+                print(f"{fold_label(fold, config)}: complete, reused (accuracy "
+                      f"{result.accuracy:.3f})", flush=True)
+    if todo:
+        for result, spec in zip(_train(todo, images, labels, folds, config, run,
+                                       progress=progress), todo, strict=True):
+            found[spec.pooling, spec.fold] = result
+    if load_fold(run, config.pooling, FINAL) is None:
+        found[config.pooling, FINAL] = _best_final_model(found, images, labels, folds, config, run,
+                                                         progress=progress)
+    return {pooling: CVResults([found[pooling, fold] for fold in range(n_folds)],
+                               found.get((pooling, FINAL)))
+            for pooling in poolings(config)}
 
 
-def _refuse_final_before_folds(run: RunFolder, config: Config, n_folds: int,
-                               coming: list[int]) -> None:
-    """The final model is judged against every fold model (`_best_final_model`): refuse it, before
-    training anything, while some fold is neither trained nor about to be."""
-    missing = [fold for fold in range(n_folds)
-               if fold not in coming and load_fold(run, config.pooling, fold) is None]
-    if missing:
-        listed = " ".join(map(str, missing))
-        raise RunFolderError(
-            f"The final model (-1) is kept only once it fits its clips as well as the fold models "
-            f"predict unseen ones, so every fold model must be trained first; fold(s) {listed} of "
-            f"{run.path} are not (or are still training elsewhere). Train them with `paperlib "
-            f"train --folds {listed}` (same --profile and --set), then the final model; nothing "
-            "was trained.")
-
-
-def _best_final_model(results: dict[int, FoldResult], images: np.ndarray, labels: np.ndarray,
-                      folds: np.ndarray, config: Config, run: RunFolder, *,
+def _best_final_model(found: dict[tuple[str, int], FoldResult], images: np.ndarray,
+                      labels: np.ndarray, folds: np.ndarray, config: Config, run: RunFolder, *,
                       progress: bool) -> FoldResult:
     """The final model, trained again from another seed (up to FINAL_ATTEMPTS in all) while it fits
     its own training clips (`in_sample_accuracy`) worse than the run's k fold models predict unseen
     ones on average: an attention model can miss the decisive moments in one training and find them
     in another, and 05, 06, 08 and `paperlib similar` need a final model that learned what the folds
-    learned. `results` holds every fold model and the first attempt (attempt 0); the best attempt
+    learned. `found` holds every fold model and the first attempt (attempt 0); the best attempt
     (the earliest of equals) moves into the final folder, the others are deleted. Only the fold
     models' held-out predictions are ever scored."""
-    attempts = [results[FINAL]]
-    bar = float(np.mean([results[fold].accuracy for fold in results if fold != FINAL]))
+    attempts = [found[config.pooling, FINAL]]
+    bar = float(np.mean([result.accuracy for (pooling, fold), result in found.items()
+                         if pooling == config.pooling and fold != FINAL]))
     while attempts[-1].accuracy < bar and len(attempts) < FINAL_ATTEMPTS:
         attempt = len(attempts)
         print(f"final model: in-sample accuracy {attempts[-1].accuracy:.3f} is under the folds' "
               f"mean held-out accuracy {bar:.3f}; training it again from another seed (attempt "
               f"{attempt + 1} of {FINAL_ATTEMPTS})", flush=True)
-        found = load_fold(run, config.pooling, FINAL, attempt=attempt)
-        attempts.append(found or train_fold(FINAL, images, labels, folds, config, run,
-                                            progress=progress, attempt=attempt))
-        _report(attempts[-1], config)
+        again = load_fold(run, config.pooling, FINAL, attempt=attempt)
+        if again is None:
+            spec = model_spec(config.pooling, FINAL, labels, folds, config, attempt=attempt)
+            [again] = _train([spec], images, labels, folds, config, run, progress=progress)
+        attempts.append(again)
     best = int(np.argmax([a.accuracy for a in attempts]))  # the first of equals
     if len(attempts) > 1:
         print(f"final model: keeping attempt {best + 1} (in-sample accuracy "
@@ -205,48 +196,49 @@ class CrossValidation:
         return in_sample_accuracy(self.final["genre"], self.oof["label"], self.oof["fold"])
 
 
-def run_cross_validation(prepared: Prepared, config: Config, *, progress: bool = True,
-                         final: bool = True) -> CrossValidation:
-    """Step 03: train (or resume) every fold and, if `final`, the all-clip model; save outputs."""
+def run_cross_validation(prepared: Prepared, config: Config, *,
+                         progress: bool = True) -> dict[str, CrossValidation]:
+    """Step 03: train (or resume) every model of the run; save each pooling's outputs."""
     clip_folds = fold_assignment(prepared.tracks, config)
-    cv = cross_validate(prepared.images, prepared.labels, config, prepared.run, progress=progress,
-                        final=final, folds=clip_folds)
-    results = cv.folds
+    trained = cross_validate(prepared.images, prepared.labels, config, prepared.run,
+                             progress=progress, folds=clip_folds)
+    return {pooling: _save_pooling(prepared, pooling, cv, clip_folds)
+            for pooling, cv in trained.items()}
+
+
+def _save_pooling(prepared: Prepared, pooling: str, cv: CVResults,
+                  clip_folds: np.ndarray) -> CrossValidation:
+    results, run = cv.folds, prepared.run
     oof = out_of_fold(results, clip_folds)
     oof["label"] = prepared.labels
-    prepared.run.save_arrays("oof", oof, pooling=config.pooling)
+    run.save_arrays("oof", oof, pooling=pooling)
     if cv.final is not None:
-        prepared.run.save_arrays("final_outputs", {"label": prepared.labels, **cv.final.outputs},
-                                 pooling=config.pooling)
-    prepared.run.save_arrays("fold_signatures", {
+        run.save_arrays("final_outputs", {"label": prepared.labels, **cv.final.outputs},
+                        pooling=pooling)
+    run.save_arrays("fold_signatures", {
         "signatures": np.stack([r.all_signatures for r in results]), "fold": oof["fold"]},
-        pooling=config.pooling)
+        pooling=pooling)
     table = pd.DataFrame({
         "fold": [r.fold + 1 for r in results],
         "accuracy": [r.accuracy for r in results],
         "epochs": [len(r.history) for r in results],
-        "best_epoch": [int(r.history["val_loss"].idxmin()) + 1 for r in results],
+        "best_epoch": [r.best_epoch for r in results],
         "held_out_clips": [len(r.held_out) for r in results],
         "seconds": [r.seconds for r in results],
     })
-    prepared.run.save_table("fold_table", table, pooling=config.pooling)
+    run.save_table("fold_table", table, pooling=pooling)
     return CrossValidation(oof, table, [r.history for r in results],
                            cv.final.outputs if cv.final is not None else None)
 
 
-def train_some_folds(config: Config, only: list[int], *, pooling: str | None = None,
-                     progress: bool = True) -> None:
-    """Train only some folds of a run (FINAL = -1: the all-clip model), for a long run split over
-    sessions or over machines that share the run folder; notebook 03 then reuses every finished
-    fold. Prepares the data (step 01) first when the run has none yet."""
+def train_run(config: Config, *, progress: bool = True) -> dict[str, CrossValidation]:
+    """Step 03's training without the notebook (`paperlib train`): prepares the data (step 01)
+    first when the run has none yet; notebook 03 then reuses every model."""
     try:
         prepared = load_prepared(config)
     except RunFolderError:
         prepared, _ = prepare_data(config, progress=progress)
-    chosen = config.replace(pooling=pooling) if pooling else config
-    cross_validate(prepared.images, prepared.labels, chosen, prepared.run, progress=progress,
-                   final=chosen.pooling == "attention", folds=fold_assignment(prepared.tracks, chosen),
-                   only=only)
+    return run_cross_validation(prepared, config, progress=progress)
 
 
 def load_oof(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:

@@ -1,0 +1,292 @@
+"""One training program for every model of a run, in one process, resumable epoch by epoch.
+
+A run trains many small models of one architecture (the k fold models, the final model, the
+mean-pooling ablation's folds). They train together: the tokens of every clip are cut once and held
+in memory, each pooling has one compiled Keras model (the *worker*), and each model of the run is
+its own state (weights, optimizer variables, early-stopping bookkeeping) that is swapped into the
+worker for its epoch. A model's training depends only on its own seed, clips and state, never on
+the other models, so it ends where it would alone. After every epoch of all models the states are
+written to one atomic checkpoint: an interrupted program resumes from its last completed epoch and
+ends with the same numbers as an uninterrupted one (same seed, same machine).
+
+Per model, as in the paper's protocol (section 3.1): batches in a seeded order per epoch, its own
+inner validation split, early stopping on the validation loss from `early_stopping_start` with
+`early_stopping_patience`, and the best-epoch weights kept; attention models start with
+`attention_warmup` epochs of uniform attention (see `ModelSpec.warmup`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from paperlib.core.config import Config
+from paperlib.core.files import atomic_path
+from paperlib.core.registry import FINAL
+from paperlib.model.network import build_model, compile_model, explainer
+
+PREDICT_BATCH = 64
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a run: which clips it fits, stops on and predicts, and its seeds."""
+
+    pooling: str
+    fold: int  # FINAL for the model trained on every clip
+    attempt: int
+    fit: np.ndarray  # clip indices it trains on
+    validation: np.ndarray  # its early-stopping clips
+    held_out: np.ndarray  # the clips it predicts (every clip for FINAL)
+
+    @property
+    def key(self) -> str:
+        return f"{self.pooling}/{'final' if self.fold == FINAL else self.fold}/{self.attempt}"
+
+    def init_seed(self, config: Config) -> int:
+        """The weights' seed; the same for both poolings of a fold (a paired ablation)."""
+        return config.seed + self.fold + 1000 * self.attempt
+
+    def batch_order(self, config: Config, epoch: int) -> np.ndarray:
+        """Positions in `fit`, in this epoch's order: a function of the seed and the epoch only,
+        so a resumed model sees the batches an uninterrupted one sees."""
+        rng = np.random.default_rng([config.seed, self.fold + 1, self.attempt, epoch])
+        return rng.permutation(len(self.fit))
+
+    def warmup(self, config: Config) -> int:
+        """Epochs with the attention scores held at zero (uniform weights, a mean).
+
+        Early in training the model learns the genre families from every token; a token that
+        looks unusual (such as a signature moment) then only disturbs the family features, and
+        attention that is free from the start learns to ignore it before the CNN has learned what
+        it means. Starting from uniform weights lets the CNN learn from every token first.
+        """
+        return config.attention_warmup if self.pooling == "attention" else 0
+
+
+@dataclass
+class ModelState:
+    """Everything a model's training has reached: enough to continue it exactly."""
+
+    weights: list[np.ndarray]
+    optimizer: list[np.ndarray]
+    epochs_done: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_loss: float | None = None
+    best_epoch: int | None = None  # 1-based
+    best_weights: list[np.ndarray] | None = None
+    wait: int = 0
+    stopped: bool = False
+    seconds: float = 0.0
+
+    def bookkeeping(self) -> dict:
+        return {"epochs_done": self.epochs_done, "history": self.history,
+                "best_loss": self.best_loss, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped": self.stopped, "seconds": self.seconds,
+                "has_best": self.best_weights is not None}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model at the end of its training: best-epoch weights, its history, its outputs."""
+
+    spec: ModelSpec
+    weights: list[np.ndarray]  # the kept (best-epoch) weights, for `build_model(...).set_weights`
+    history: list[dict[str, float]]
+    best_epoch: int
+    outputs: dict[str, np.ndarray]  # network.OUTPUTS for every clip
+    seconds: float
+
+
+class Worker:
+    """The compiled Keras model of one pooling, into which each model's state is swapped."""
+
+    def __init__(self, config: Config, n_classes: int):
+        import keras
+
+        self.config = config
+        self.model = build_model(config, n_classes)
+        compile_model(self.model, config)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self.fresh_optimizer = [v.numpy() for v in self.model.optimizer.variables]
+        self.explainer = explainer(self.model)
+        self.score = self.model.get_layer("score")
+        self._keras = keras
+
+    def initial_state(self, seed: int, n_classes: int) -> ModelState:
+        self._keras.utils.set_random_seed(seed)
+        fresh = build_model(self.config, n_classes)
+        return ModelState(weights=fresh.get_weights(),
+                          optimizer=[v.copy() for v in self.fresh_optimizer])
+
+    def load(self, state: ModelState) -> None:
+        self.model.set_weights(state.weights)
+        for variable, value in zip(self.model.optimizer.variables, state.optimizer, strict=True):
+            variable.assign(value)
+
+    def save(self, state: ModelState) -> None:
+        state.weights = self.model.get_weights()
+        state.optimizer = [v.numpy() for v in self.model.optimizer.variables]
+
+    def train_epoch(self, tokens: np.ndarray, labels: np.ndarray, order: np.ndarray, *,
+                    uniform_attention: bool) -> dict[str, float]:
+        """One pass over `order` (clip indices) in batches; the epoch's mean loss and accuracy."""
+        self.model.reset_metrics()
+        logs: dict = {}
+        for start in range(0, len(order), self.config.batch_size):
+            take = np.sort(order[start:start + self.config.batch_size])
+            logs = self.model.train_on_batch(tokens[take], labels[take], return_dict=True)
+            if uniform_attention:
+                for weight in self.score.weights:
+                    weight.assign(np.zeros(weight.shape, dtype=weight.dtype))
+        return {name: float(value) for name, value in logs.items()}
+
+    def predict(self, tokens: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(self.model.predict_on_batch(tokens[i:i + PREDICT_BATCH]))
+                               for i in range(0, len(tokens), PREDICT_BATCH)])
+
+    def explain(self, tokens: np.ndarray) -> dict[str, np.ndarray]:
+        out = self.explainer.predict(tokens, batch_size=PREDICT_BATCH, verbose=0)
+        return {name: np.asarray(values) for name, values in out.items()}
+
+
+def validation_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Keras's sparse categorical cross-entropy (probabilities clipped at 1e-7) and accuracy."""
+    picked = np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return {"val_loss": float(-np.log(picked).mean()),
+            "val_accuracy": float(np.mean(probs.argmax(1) == labels))}
+
+
+def early_stopping(state: ModelState, weights: list[np.ndarray], config: Config) -> None:
+    """Keras's EarlyStopping on val_loss after the epoch `state.epochs_done` (1-based): epochs
+    before `early_stopping_start` are not watched; the best watched epoch's weights are kept."""
+    epoch = state.epochs_done
+    loss = state.history[-1]["val_loss"]
+    if epoch <= config.early_stopping_start:
+        return
+    if state.best_loss is None or loss < state.best_loss:
+        state.best_loss, state.best_epoch, state.best_weights, state.wait = loss, epoch, weights, 0
+        return
+    state.wait += 1
+    if state.wait >= config.early_stopping_patience:
+        state.stopped = True
+
+
+class Checkpoint:
+    """Every model's state in one atomic file, written after every epoch of all models."""
+
+    def __init__(self, path: Path, fingerprint: str):
+        self.path, self.fingerprint = path, fingerprint
+
+    def write(self, states: dict[str, ModelState]) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        for i, state in enumerate(states.values()):
+            for part in ("weights", "optimizer", "best_weights"):
+                for j, value in enumerate(getattr(state, part) or []):
+                    arrays[f"m{i}_{part}_{j}"] = value
+        meta = {"fingerprint": self.fingerprint, "keys": list(states),
+                "models": [state.bookkeeping() for state in states.values()]}
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as out:
+            np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
+
+    def read(self, keys: list[str]) -> dict[str, ModelState] | None:
+        """The states saved for exactly these models and this fingerprint, else None."""
+        if not self.path.is_file():
+            return None
+        with np.load(self.path) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta["fingerprint"] != self.fingerprint or meta["keys"] != keys:
+                return None
+            states = {}
+            for i, (key, book) in enumerate(zip(keys, meta["models"], strict=True)):
+                parts = {part: [data[name] for name in sorted(
+                    (n for n in data.files if n.startswith(f"m{i}_{part}_")),
+                    key=lambda n: int(n.rsplit("_", 1)[1]))]
+                    for part in ("weights", "optimizer", "best_weights")}
+                has_best = book.pop("has_best")
+                states[key] = ModelState(weights=parts["weights"], optimizer=parts["optimizer"],
+                                         best_weights=parts["best_weights"] if has_best else None,
+                                         **book)
+        return states
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def fingerprint(specs: list[ModelSpec], config: Config, n_clips: int) -> str:
+    """What a checkpoint must match to be continued: the run's parameters and every model's clips."""
+    digest = hashlib.sha256(f"{config.key()} {n_clips}".encode())
+    for spec in specs:
+        digest.update(spec.key.encode())
+        for part in (spec.fit, spec.validation, spec.held_out):
+            digest.update(np.asarray(part, dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def train_together(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarray,
+                   config: Config, checkpoint_path: Path, *,
+                   progress: bool = True) -> dict[str, TrainedModel]:
+    """Train every spec to the end in one process; resume from `checkpoint_path` when it holds
+    these models, write it after every epoch of all models and delete it at the end.
+    `tokens`: every clip's (n_tokens, n_mels, token_frames) float32 tokens."""
+    from tqdm.auto import tqdm
+
+    n_classes = int(labels.max()) + 1
+    workers = {pooling: Worker(config.replace(pooling=pooling), n_classes)
+               for pooling in dict.fromkeys(spec.pooling for spec in specs)}
+    keys = [spec.key for spec in specs]
+    checkpoint = Checkpoint(checkpoint_path, fingerprint(specs, config, len(labels)))
+    states = checkpoint.read(keys)
+    if states is None:
+        states = {spec.key: workers[spec.pooling].initial_state(spec.init_seed(config), n_classes)
+                  for spec in specs}
+    total = len(specs) * config.epochs
+    done = sum(config.epochs if s.stopped else s.epochs_done for s in states.values())
+    with tqdm(total=total, initial=done, desc=f"training {len(specs)} models", unit="epoch",
+              disable=not progress, mininterval=1.0) as bar:
+        for epoch in range(config.epochs):
+            active = [spec for spec in specs
+                      if not states[spec.key].stopped and states[spec.key].epochs_done == epoch]
+            for spec in active:
+                _one_epoch(spec, states[spec.key], workers[spec.pooling], tokens, labels, config)
+                state = states[spec.key]
+                bar.set_postfix_str(f"{spec.key} epoch {epoch + 1}: val_acc "
+                                    f"{state.history[-1]['val_accuracy']:.2f}", refresh=False)
+                bar.update(config.epochs - epoch if state.stopped else 1)
+            if active:
+                checkpoint.write(states)
+    trained = {spec.key: _finish(spec, states[spec.key], workers[spec.pooling], tokens)
+               for spec in specs}
+    checkpoint.remove()
+    return trained
+
+
+def _one_epoch(spec: ModelSpec, state: ModelState, worker: Worker, tokens: np.ndarray,
+               labels: np.ndarray, config: Config) -> None:
+    start = time.perf_counter()
+    epoch = state.epochs_done
+    worker.load(state)
+    order = spec.fit[spec.batch_order(config, epoch)]
+    logs = worker.train_epoch(tokens, labels, order, uniform_attention=epoch < spec.warmup(config))
+    logs.update(validation_scores(worker.predict(tokens[spec.validation]), labels[spec.validation]))
+    worker.save(state)
+    state.history.append(logs)
+    state.epochs_done = epoch + 1
+    early_stopping(state, state.weights, config)
+    state.seconds += time.perf_counter() - start
+
+
+def _finish(spec: ModelSpec, state: ModelState, worker: Worker,
+            tokens: np.ndarray) -> TrainedModel:
+    """The best watched epoch's weights (the last epoch's when none was watched) and outputs."""
+    weights, best_epoch = state.weights, state.epochs_done
+    if state.best_weights is not None:
+        weights, best_epoch = state.best_weights, int(state.best_epoch)
+    worker.model.set_weights(weights)
+    return TrainedModel(spec, weights, state.history, best_epoch, worker.explain(tokens),
+                        state.seconds)

@@ -1,0 +1,139 @@
+"""The training program: models trained together end where they would alone, and an interrupted
+program resumes to the same numbers as an uninterrupted one."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import paperlib.model.program as program
+from paperlib.core.config import make_config
+from paperlib.data.features import cut_tokens, token_starts
+from paperlib.model.program import Checkpoint, ModelSpec, ModelState, early_stopping, train_together
+
+
+def tiny_problem():
+    """24 toy clips of 3 classes (a bright square in the class's token) and 3 models."""
+    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, clip_seconds=4.0,
+                         folds=2, clips_per_genre=8, epochs=4, early_stopping_start=1,
+                         early_stopping_patience=1, attention_warmup=1, batch_size=8)
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 8)
+    images = rng.integers(0, 50, (24, 24, config.n_frames), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        start = token_starts(config)[label]
+        images[i, 8:16, start + 2:start + 7] = 255
+    every = np.arange(24)
+    specs = [ModelSpec("attention", 0, 0, every[::2][:9], every[::2][9:], every[1::2]),
+             ModelSpec("attention", 1, 0, every[1::2][:9], every[1::2][9:], every[::2]),
+             ModelSpec("mean", 0, 0, every[::2][:9], every[::2][9:], every[1::2])]
+    return cut_tokens(images, config), labels, config, specs
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return tiny_problem()
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].history == b[key].history and a[key].best_epoch == b[key].best_epoch
+        for name in a[key].outputs:
+            assert np.array_equal(a[key].outputs[name], b[key].outputs[name]), (key, name)
+
+
+def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, tmp_path, monkeypatch):
+    tokens, labels, config, specs = problem
+    whole = train_together(specs, tokens, labels, config, tmp_path / "a.npz", progress=False)
+    assert not (tmp_path / "a.npz").exists()  # deleted at the end
+
+    write, writes = Checkpoint.write, []
+
+    def write_then_die(self, states):
+        write(self, states)
+        writes.append(1)
+        if len(writes) == 2:
+            raise KeyboardInterrupt  # killed after its second epoch
+
+    monkeypatch.setattr(Checkpoint, "write", write_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_together(specs, tokens, labels, config, tmp_path / "b.npz", progress=False)
+    monkeypatch.setattr(Checkpoint, "write", write)
+    saved = Checkpoint(tmp_path / "b.npz", program.fingerprint(specs, config, len(labels)))
+    assert {s.epochs_done for s in saved.read([s.key for s in specs]).values()} == {2}
+    resumed = train_together(specs, tokens, labels, config, tmp_path / "b.npz", progress=False)
+    _same(whole, resumed)
+
+
+def test_a_model_trained_alone_ends_where_it_ends_in_company(problem, tmp_path):
+    tokens, labels, config, specs = problem
+    together = train_together(specs, tokens, labels, config, tmp_path / "a.npz", progress=False)
+    alone = train_together(specs[1:2], tokens, labels, config, tmp_path / "b.npz", progress=False)
+    _same({specs[1].key: together[specs[1].key]}, alone)
+
+
+def test_a_checkpoint_of_other_models_is_not_continued(problem, tmp_path):
+    tokens, labels, config, specs = problem
+    checkpoint = Checkpoint(tmp_path / "c.npz", program.fingerprint(specs, config, len(labels)))
+    states = {s.key: ModelState([np.ones(2)], [np.zeros(1)], epochs_done=3) for s in specs}
+    checkpoint.write(states)
+    keys = [s.key for s in specs]
+    assert checkpoint.read(keys)[keys[0]].epochs_done == 3
+    assert checkpoint.read(keys[:2]) is None
+    other = Checkpoint(tmp_path / "c.npz", program.fingerprint(specs, config.replace(seed=1), 24))
+    assert other.read(keys) is None
+
+
+def _stopping(losses, start, patience):
+    config = make_config(early_stopping_start=start, early_stopping_patience=patience)
+    state = ModelState([], [])
+    for epoch, loss in enumerate(losses, 1):
+        state.history.append({"val_loss": loss})
+        state.epochs_done = epoch
+        early_stopping(state, [np.array([epoch])], config)
+        if state.stopped:
+            break
+    return state
+
+
+def test_early_stopping_watches_from_its_start_and_keeps_the_best_epoch():
+    state = _stopping([0.1, 0.9, 0.8, 0.85, 0.7, 0.75, 0.76, 0.74], start=1, patience=2)
+    # epoch 1 (loss 0.1) is before the start; the best watched is epoch 5; two worse -> stop at 7
+    assert (state.best_epoch, state.epochs_done, state.stopped) == (5, 7, True)
+    assert state.best_weights[0][0] == 5
+    state = _stopping([0.5, 0.4, 0.3], start=0, patience=5)
+    assert (state.best_epoch, state.stopped) == (3, False)
+    assert _stopping([0.5, 0.4], start=5, patience=1).best_weights is None  # never watched
+
+
+JAX_TRAINING = """
+import json, tempfile
+from pathlib import Path
+import keras
+from paperlib.model.program import train_together
+from tests.test_program import tiny_problem
+tokens, labels, config, specs = tiny_problem()
+with tempfile.TemporaryDirectory() as folder:
+    trained = train_together(specs, tokens, labels, config, Path(folder) / "c.npz", progress=False)
+print(json.dumps({"backend": keras.backend.backend(),
+                  "epochs": [len(t.history) for t in trained.values()],
+                  "attention_sums": [float(abs(t.outputs["attention"].sum(1) - 1).max())
+                                     for t in trained.values()]}))
+"""
+
+
+def test_the_same_program_trains_on_the_jax_backend():
+    """The GPU path runs Keras on JAX: the same code, here on JAX's CPU build."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", JAX_TRAINING], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "KERAS_BACKEND": "jax",
+                                          "JAX_PLATFORMS": "cpu"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["backend"] == "jax"
+    assert all(1 <= epochs <= 4 for epochs in out["epochs"])
+    assert max(out["attention_sums"]) < 1e-5
