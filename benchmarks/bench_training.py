@@ -67,7 +67,7 @@ def _old_model(images, labels, spec, config, threads: int) -> float:
     class Batches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
-            self.rng = np.random.default_rng(spec.fold)
+            self.rng = np.random.default_rng(spec.init_seed(config))
             self.order = self.rng.permutation(spec.fit)
 
         def __len__(self):

@@ -1,5 +1,5 @@
 """The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
-`paperlib train --folds 0 1` trains only some folds of a run (03 reuses them);
+`paperlib train` trains every model of a run without the notebooks (03 reuses them);
 `paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file;
 `paperlib book --run RUN_DIR` builds the Jupyter Book of a run and prints its index.html;
 `paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata;

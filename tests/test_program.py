@@ -38,6 +38,16 @@ def problem():
     return tiny_problem()
 
 
+@pytest.fixture(scope="module")
+def whole(problem, tmp_path_factory):
+    """The three models trained together, uninterrupted."""
+    tokens, labels, config, specs = problem
+    path = tmp_path_factory.mktemp("whole") / "checkpoint.npz"
+    trained = train_together(specs, tokens, labels, config, path, progress=False)
+    assert not path.exists()  # deleted at the end
+    return trained
+
+
 def _same(a, b):
     assert a.keys() == b.keys()
     for key in a:
@@ -46,10 +56,9 @@ def _same(a, b):
             assert np.array_equal(a[key].outputs[name], b[key].outputs[name]), (key, name)
 
 
-def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, tmp_path, monkeypatch):
+def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, whole, tmp_path,
+                                                                     monkeypatch):
     tokens, labels, config, specs = problem
-    whole = train_together(specs, tokens, labels, config, tmp_path / "a.npz", progress=False)
-    assert not (tmp_path / "a.npz").exists()  # deleted at the end
 
     write, writes = Checkpoint.write, []
 
@@ -69,11 +78,10 @@ def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, tm
     _same(whole, resumed)
 
 
-def test_a_model_trained_alone_ends_where_it_ends_in_company(problem, tmp_path):
+def test_a_model_trained_alone_ends_where_it_ends_in_company(problem, whole, tmp_path):
     tokens, labels, config, specs = problem
-    together = train_together(specs, tokens, labels, config, tmp_path / "a.npz", progress=False)
     alone = train_together(specs[1:2], tokens, labels, config, tmp_path / "b.npz", progress=False)
-    _same({specs[1].key: together[specs[1].key]}, alone)
+    _same({specs[1].key: whole[specs[1].key]}, alone)
 
 
 def test_a_checkpoint_of_other_models_is_not_continued(problem, tmp_path):
@@ -137,3 +145,22 @@ def test_the_same_program_trains_on_the_jax_backend():
     assert out["backend"] == "jax"
     assert all(1 <= epochs <= 4 for epochs in out["epochs"])
     assert max(out["attention_sums"]) < 1e-5
+
+
+def test_a_stuck_model_starts_again_from_another_seed(problem, whole, tmp_path):
+    tokens, labels, config, specs = problem
+    strict = config.replace(restart_below=1.0, restarts=1)  # val accuracy 1 by epoch 1: never
+    trained = train_together(specs[:1], tokens, labels, strict, tmp_path / "c.npz", progress=False)
+    model = trained[specs[0].key]
+    assert model.restarts == 1 and len(model.history) <= config.epochs
+    assert not np.array_equal(model.outputs["genre"], whole[specs[0].key].outputs["genre"])
+
+
+def test_is_stuck_only_at_the_start_of_early_stopping_and_with_restarts_left():
+    config = make_config(early_stopping_start=3, restart_below=0.8, restarts=1)
+    state = ModelState([], [], history=[{"val_accuracy": 0.6}] * 3, epochs_done=3)
+    assert program.is_stuck(state, config)
+    assert not program.is_stuck(state, config.replace(restart_below=0.5))
+    assert not program.is_stuck(state, config.replace(early_stopping_start=4))
+    state.restarts = 1
+    assert not program.is_stuck(state, config)

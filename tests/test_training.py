@@ -130,9 +130,10 @@ def fake_training(tiny, monkeypatch):
                  **outputs)
         pd.DataFrame({"epoch": [1]}).to_csv(model_file(folder, "history"), index=False)
         model_file(folder, "model_done").write_text(json.dumps(
-            {"attempt": attempt, "accuracy": accuracy, "seconds": 0.0, "best_epoch": 1}))
+            {"attempt": attempt, "accuracy": accuracy, "seconds": 0.0, "best_epoch": 1,
+             "restarts": 0}))
         return training.FoldResult(fold, np.arange(2), outputs, np.zeros((24, 2)),
-                                   pd.DataFrame(), accuracy, 0.0, 1)
+                                   pd.DataFrame(), accuracy, 0.0, 1, 0)
 
     monkeypatch.setattr(cross_validation, "_train", fake_train)
     return config, calls, scores

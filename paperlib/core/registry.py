@@ -81,7 +81,7 @@ ARTIFACTS = _declare(
     Artifact("fold_signatures", "fold_signatures_{pooling}.npz", "notebook 03_cv_training",
              "every clip's signature under each fold model, (folds, clips, dim)"),
     Artifact("fold_table", "folds_{pooling}.csv", "notebook 03_cv_training",
-             "one row per fold: accuracy, epochs, best epoch, held-out clips, seconds"),
+             "one row per fold: accuracy, epochs, best epoch, held-out clips, restarts, seconds"),
     Artifact("mfcc_oof", "oof_mfcc.npz", "notebook 03_cv_training",
              "out-of-fold probabilities of the MFCC-statistics baseline on the same folds"),
     Artifact("confusion_matrix", "confusion_matrix.csv", "notebook 04_confusion",

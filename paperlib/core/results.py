@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, computed_field, model_validator
 
-SCHEMA_VERSION = 2  # 1: metrics.json as hand-built dictionaries (before typed results)
+SCHEMA_VERSION = 3  # 1: metrics.json as hand-built dictionaries (before typed results);
+# 2: models trained one process per fold (no best_epoch or restarts in done.json)
 
 Verdict = Literal["holds", "does not hold", "not testable here"]
 VERDICTS: tuple[str, ...] = get_args(Verdict)

@@ -31,7 +31,7 @@ def configure_environment() -> dict[str, str]:
             Path(folder).mkdir(parents=True, exist_ok=True)
             os.environ[name] = str(folder)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # on a GPU, fold processes share the card: each takes the memory it needs, not all of it
+    # on a GPU, take the memory needed, not all of it (a notebook kernel may share the card)
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     return {name: os.environ[name] for name in wanted}

@@ -64,7 +64,8 @@ def model_spec(pooling: str, fold: int, labels: np.ndarray, clip_folds: np.ndarr
 def _report(result: FoldResult, config: Config) -> None:
     what = "in-sample accuracy" if result.fold == FINAL else "accuracy"
     print(f"{fold_label(result.fold, config)}: {what} {result.accuracy:.3f} after "
-          f"{len(result.history)} epochs (best {result.best_epoch}) in {result.seconds:.0f} s",
+          f"{len(result.history)} epochs (best {result.best_epoch}) in {result.seconds:.0f} s"
+          + (f", after {result.restarts} restart(s) from another seed" if result.restarts else ""),
           flush=True)
 
 
@@ -224,6 +225,7 @@ def _save_pooling(prepared: Prepared, pooling: str, cv: CVResults,
         "epochs": [len(r.history) for r in results],
         "best_epoch": [r.best_epoch for r in results],
         "held_out_clips": [len(r.held_out) for r in results],
+        "restarts": [r.restarts for r in results],
         "seconds": [r.seconds for r in results],
     })
     run.save_table("fold_table", table, pooling=pooling)

@@ -12,7 +12,10 @@ ends with the same numbers as an uninterrupted one (same seed, same machine).
 Per model, as in the paper's protocol (section 3.1): batches in a seeded order per epoch, its own
 inner validation split, early stopping on the validation loss from `early_stopping_start` with
 `early_stopping_patience`, and the best-epoch weights kept; attention models start with
-`attention_warmup` epochs of uniform attention (see `ModelSpec.warmup`).
+`attention_warmup` epochs of uniform attention (see `ModelSpec.warmup`). A model whose validation
+accuracy never reached `restart_below` by epoch `early_stopping_start` (stuck, as an attention model
+on the synthetic data can be at the level of its confusable pairs) starts again from another seed,
+`restarts` times at most: a rule that looks only at the model's own validation clips.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from paperlib.core.registry import FINAL
 from paperlib.model.network import build_model, compile_model, explainer
 
 PREDICT_BATCH = 64
+RESTART_SEED_STEP = 100_000  # a restart's seed offset (final-model attempts step by 1000)
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,19 @@ class ModelSpec:
     def key(self) -> str:
         return f"{self.pooling}/{'final' if self.fold == FINAL else self.fold}/{self.attempt}"
 
-    def init_seed(self, config: Config) -> int:
-        """The weights' seed; the same for both poolings of a fold (a paired ablation)."""
-        return config.seed + self.fold + 1000 * self.attempt
+    @property
+    def label(self) -> str:
+        which = "final model" if self.fold == FINAL else f"fold {self.fold + 1}"
+        return f"{self.pooling} {which}{f' (attempt {self.attempt + 1})' if self.attempt else ''}"
 
-    def batch_order(self, config: Config, epoch: int) -> np.ndarray:
-        """Positions in `fit`, in this epoch's order: a function of the seed and the epoch only,
+    def init_seed(self, config: Config, restarts: int = 0) -> int:
+        """The weights' seed; the same for both poolings of a fold (a paired ablation)."""
+        return config.seed + self.fold + 1000 * self.attempt + RESTART_SEED_STEP * restarts
+
+    def batch_order(self, config: Config, epoch: int, restarts: int = 0) -> np.ndarray:
+        """Positions in `fit`, in this epoch's order: a function of the seeds and the epoch only,
         so a resumed model sees the batches an uninterrupted one sees."""
-        rng = np.random.default_rng([config.seed, self.fold + 1, self.attempt, epoch])
+        rng = np.random.default_rng([config.seed, self.fold + 1, self.attempt, restarts, epoch])
         return rng.permutation(len(self.fit))
 
     def warmup(self, config: Config) -> int:
@@ -83,11 +92,12 @@ class ModelState:
     wait: int = 0
     stopped: bool = False
     seconds: float = 0.0
+    restarts: int = 0
 
     def bookkeeping(self) -> dict:
         return {"epochs_done": self.epochs_done, "history": self.history,
                 "best_loss": self.best_loss, "best_epoch": self.best_epoch, "wait": self.wait,
-                "stopped": self.stopped, "seconds": self.seconds,
+                "stopped": self.stopped, "seconds": self.seconds, "restarts": self.restarts,
                 "has_best": self.best_weights is not None}
 
 
@@ -101,6 +111,7 @@ class TrainedModel:
     best_epoch: int
     outputs: dict[str, np.ndarray]  # network.OUTPUTS for every clip
     seconds: float
+    restarts: int
 
 
 class Worker:
@@ -118,11 +129,11 @@ class Worker:
         self.score = self.model.get_layer("score")
         self._keras = keras
 
-    def initial_state(self, seed: int, n_classes: int) -> ModelState:
+    def initial_state(self, seed: int, n_classes: int, *, restarts: int = 0) -> ModelState:
         self._keras.utils.set_random_seed(seed)
         fresh = build_model(self.config, n_classes)
         return ModelState(weights=fresh.get_weights(),
-                          optimizer=[v.copy() for v in self.fresh_optimizer])
+                          optimizer=[v.copy() for v in self.fresh_optimizer], restarts=restarts)
 
     def load(self, state: ModelState) -> None:
         self.model.set_weights(state.weights)
@@ -175,6 +186,14 @@ def early_stopping(state: ModelState, weights: list[np.ndarray], config: Config)
     state.wait += 1
     if state.wait >= config.early_stopping_patience:
         state.stopped = True
+
+
+def is_stuck(state: ModelState, config: Config) -> bool:
+    """Whether the model should start again: at epoch `early_stopping_start`, its validation
+    accuracy has never reached `restart_below`, and it has restarts left."""
+    return (state.epochs_done == max(1, config.early_stopping_start)
+            and state.restarts < config.restarts
+            and max(row["val_accuracy"] for row in state.history) < config.restart_below)
 
 
 class Checkpoint:
@@ -245,40 +264,55 @@ def train_together(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarra
     if states is None:
         states = {spec.key: workers[spec.pooling].initial_state(spec.init_seed(config), n_classes)
                   for spec in specs}
-    total = len(specs) * config.epochs
-    done = sum(config.epochs if s.stopped else s.epochs_done for s in states.values())
+    done, total = _progress(states, config)
     with tqdm(total=total, initial=done, desc=f"training {len(specs)} models", unit="epoch",
               disable=not progress, mininterval=1.0) as bar:
-        for epoch in range(config.epochs):
-            active = [spec for spec in specs
-                      if not states[spec.key].stopped and states[spec.key].epochs_done == epoch]
-            for spec in active:
-                _one_epoch(spec, states[spec.key], workers[spec.pooling], tokens, labels, config)
-                state = states[spec.key]
-                bar.set_postfix_str(f"{spec.key} epoch {epoch + 1}: val_acc "
-                                    f"{state.history[-1]['val_accuracy']:.2f}", refresh=False)
-                bar.update(config.epochs - epoch if state.stopped else 1)
-            if active:
-                checkpoint.write(states)
+        while active := [spec for spec in specs if not states[spec.key].stopped]:
+            for spec in active:  # one epoch of every model still training, then a checkpoint
+                state = _one_epoch(spec, states[spec.key], workers[spec.pooling], tokens, labels,
+                                   config, n_classes)
+                states[spec.key] = state
+                done, bar.total = _progress(states, config)
+                bar.set_postfix_str(f"{spec.label}, epoch {state.epochs_done}"
+                                    f"{f' (restart {state.restarts})' if state.restarts else ''}",
+                                    refresh=False)
+                bar.update(done - bar.n)
+            checkpoint.write(states)
     trained = {spec.key: _finish(spec, states[spec.key], workers[spec.pooling], tokens)
                for spec in specs}
     checkpoint.remove()
     return trained
 
 
+def _progress(states: dict[str, ModelState], config: Config) -> tuple[int, int]:
+    """Epochs done and planned, a finished or abandoned attempt counting `epochs` in full."""
+    done = sum(config.epochs * s.restarts + (config.epochs if s.stopped else s.epochs_done)
+               for s in states.values())
+    return done, sum(config.epochs * (1 + s.restarts) for s in states.values())
+
+
 def _one_epoch(spec: ModelSpec, state: ModelState, worker: Worker, tokens: np.ndarray,
-               labels: np.ndarray, config: Config) -> None:
+               labels: np.ndarray, config: Config, n_classes: int) -> ModelState:
+    """The state after one more epoch: the model's own, or a fresh one when it `is_stuck`."""
     start = time.perf_counter()
     epoch = state.epochs_done
     worker.load(state)
-    order = spec.fit[spec.batch_order(config, epoch)]
+    order = spec.fit[spec.batch_order(config, epoch, state.restarts)]
     logs = worker.train_epoch(tokens, labels, order, uniform_attention=epoch < spec.warmup(config))
     logs.update(validation_scores(worker.predict(tokens[spec.validation]), labels[spec.validation]))
     worker.save(state)
     state.history.append(logs)
     state.epochs_done = epoch + 1
     early_stopping(state, state.weights, config)
+    if state.epochs_done >= config.epochs:
+        state.stopped = True
+    if is_stuck(state, config):
+        seconds = state.seconds
+        state = worker.initial_state(spec.init_seed(config, state.restarts + 1), n_classes,
+                                     restarts=state.restarts + 1)
+        state.seconds = seconds
     state.seconds += time.perf_counter() - start
+    return state
 
 
 def _finish(spec: ModelSpec, state: ModelState, worker: Worker,
@@ -289,4 +323,4 @@ def _finish(spec: ModelSpec, state: ModelState, worker: Worker,
         weights, best_epoch = state.best_weights, int(state.best_epoch)
     worker.model.set_weights(weights)
     return TrainedModel(spec, weights, state.history, best_epoch, worker.explain(tokens),
-                        state.seconds)
+                        state.seconds, state.restarts)

@@ -35,6 +35,7 @@ class FoldResult:
     accuracy: float  # on the held-out clips (for FINAL: `in_sample_accuracy`)
     seconds: float
     best_epoch: int  # the epoch whose weights were kept (1-based)
+    restarts: int  # how often it started again from another seed (`program.is_stuck`)
 
 
 def in_sample_accuracy(genre: np.ndarray, labels: np.ndarray, clip_folds: np.ndarray) -> float:
@@ -96,10 +97,11 @@ def write_model(run: RunFolder, trained: TrainedModel, labels: np.ndarray,
     write_json(model_file(folder, "model_done"), {
         "fold": spec.fold, "attempt": spec.attempt, "accuracy": accuracy,
         "seconds": trained.seconds, "epochs_run": len(history), "best_epoch": trained.best_epoch,
+        "restarts": trained.restarts,
         "git_commit": git_commit(), "fit_clips": len(spec.fit),
         "validation_clips": len(spec.validation), "held_out_clips": len(held_out)})
     return FoldResult(spec.fold, held_out, outputs, every["signature"], history, accuracy,
-                      trained.seconds, trained.best_epoch)
+                      trained.seconds, trained.best_epoch, trained.restarts)
 
 
 def load_fold(run: RunFolder, pooling: str, fold: int, *,
@@ -117,7 +119,7 @@ def load_fold(run: RunFolder, pooling: str, fold: int, *,
         all_signatures = data["all_signatures"]
     return FoldResult(fold, held_out, outputs, all_signatures,
                       pd.read_csv(model_file(folder, "history")), done["accuracy"], done["seconds"],
-                      done["best_epoch"])
+                      done["best_epoch"], done["restarts"])
 
 
 def keep_final_attempt(run: RunFolder, pooling: str, attempt: int) -> None:
