@@ -149,18 +149,19 @@ def test_the_same_program_trains_on_the_jax_backend():
 
 def test_a_stuck_model_starts_again_from_another_seed(problem, whole, tmp_path):
     tokens, labels, config, specs = problem
-    strict = config.replace(restart_below=1.0, restarts=1)  # val accuracy 1 by epoch 1: never
+    strict = config.replace(restart_below=1.0, restarts=1)  # val accuracy 1: never reached
     trained = train_together(specs[:1], tokens, labels, strict, tmp_path / "c.npz", progress=False)
     model = trained[specs[0].key]
     assert model.restarts == 1 and len(model.history) <= config.epochs
     assert not np.array_equal(model.outputs["genre"], whole[specs[0].key].outputs["genre"])
 
 
-def test_is_stuck_only_at_the_start_of_early_stopping_and_with_restarts_left():
-    config = make_config(early_stopping_start=3, restart_below=0.8, restarts=1)
-    state = ModelState([], [], history=[{"val_accuracy": 0.6}] * 3, epochs_done=3)
+def test_is_stuck_only_when_finished_under_the_bar_with_restarts_left():
+    config = make_config(restart_below=0.8, restarts=1)
+    state = ModelState([], [], history=[{"val_accuracy": 0.6}] * 3, epochs_done=3, stopped=True)
     assert program.is_stuck(state, config)
     assert not program.is_stuck(state, config.replace(restart_below=0.5))
-    assert not program.is_stuck(state, config.replace(early_stopping_start=4))
-    state.restarts = 1
+    state.stopped = False
+    assert not program.is_stuck(state, config)
+    state.stopped, state.restarts = True, 1
     assert not program.is_stuck(state, config)

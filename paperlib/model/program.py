@@ -13,9 +13,10 @@ Per model, as in the paper's protocol (section 3.1): batches in a seeded order p
 inner validation split, early stopping on the validation loss from `early_stopping_start` with
 `early_stopping_patience`, and the best-epoch weights kept; attention models start with
 `attention_warmup` epochs of uniform attention (see `ModelSpec.warmup`). A model whose validation
-accuracy never reached `restart_below` by epoch `early_stopping_start` (stuck, as an attention model
-on the synthetic data can be at the level of its confusable pairs) starts again from another seed,
-`restarts` times at most: a rule that looks only at the model's own validation clips.
+accuracy never reached `restart_below` in its whole training (stuck, as a model on the synthetic data
+can be at the level of its confusable pairs) is trained again from another seed, `restarts` times at
+most, and the last training is kept: a rule that looks only at the model's own validation clips.
+Checked at the end, not earlier: many models find the decisive moments only after epoch 30.
 """
 
 from __future__ import annotations
@@ -189,10 +190,9 @@ def early_stopping(state: ModelState, weights: list[np.ndarray], config: Config)
 
 
 def is_stuck(state: ModelState, config: Config) -> bool:
-    """Whether the model should start again: at epoch `early_stopping_start`, its validation
-    accuracy has never reached `restart_below`, and it has restarts left."""
-    return (state.epochs_done == max(1, config.early_stopping_start)
-            and state.restarts < config.restarts
+    """Whether the model should train again: it has finished, its validation accuracy never
+    reached `restart_below`, and it has restarts left."""
+    return (state.stopped and state.restarts < config.restarts
             and max(row["val_accuracy"] for row in state.history) < config.restart_below)
 
 
