@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-GFLOP_PER_CLIP = 0.11  # forward + backward of one training clip (10 tokens), see DESIGN.md
+GFLOP_PER_CLIP = 0.11  # forward + backward of one training clip (10 tokens of the default CNN)
 PAPER_MODEL_CLIP_EPOCHS = 13.2 * 50 * 733  # paper profile 03: trainings x epochs x fit clips
 FOLDS = 6
 

@@ -44,8 +44,8 @@ def whole(problem, tmp_path_factory):
     tokens, labels, config, specs = problem
     path = tmp_path_factory.mktemp("whole") / "checkpoint.npz"
     trained = train_together(specs, tokens, labels, config, path, progress=False)
-    assert not path.exists()  # deleted at the end
-    return trained
+    assert path.exists()  # kept: the caller deletes it once the models are stored
+    return trained, path
 
 
 def _same(a, b):
@@ -59,11 +59,12 @@ def _same(a, b):
 def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, whole, tmp_path,
                                                                      monkeypatch):
     tokens, labels, config, specs = problem
+    whole, _ = whole
 
     write, writes = Checkpoint.write, []
 
-    def write_then_die(self, states):
-        write(self, states)
+    def write_then_die(self, states, fingerprints):
+        write(self, states, fingerprints)
         writes.append(1)
         if len(writes) == 2:
             raise KeyboardInterrupt  # killed after its second epoch
@@ -72,28 +73,44 @@ def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, wh
     with pytest.raises(KeyboardInterrupt):
         train_together(specs, tokens, labels, config, tmp_path / "b.npz", progress=False)
     monkeypatch.setattr(Checkpoint, "write", write)
-    saved = Checkpoint(tmp_path / "b.npz", program.fingerprint(specs, config, len(labels)))
-    assert {s.epochs_done for s in saved.read([s.key for s in specs]).values()} == {2}
+    saved = Checkpoint(tmp_path / "b.npz").read(_fingerprints(specs, config))
+    assert {s.epochs_done for s in saved.values()} == {2}
     resumed = train_together(specs, tokens, labels, config, tmp_path / "b.npz", progress=False)
     _same(whole, resumed)
 
 
+def _fingerprints(specs, config):
+    return {s.key: program.model_fingerprint(s, config, 24) for s in specs}
+
+
+def test_a_program_killed_after_training_gives_its_models_without_training_again(problem, whole,
+                                                                                 monkeypatch):
+    tokens, labels, config, specs = problem
+    whole, path = whole
+    monkeypatch.setattr(program.Worker, "train_epoch", None)  # any training would fail
+    _same(whole, train_together(specs, tokens, labels, config, path, progress=False))
+
+
 def test_a_model_trained_alone_ends_where_it_ends_in_company(problem, whole, tmp_path):
     tokens, labels, config, specs = problem
+    whole, _ = whole
     alone = train_together(specs[1:2], tokens, labels, config, tmp_path / "b.npz", progress=False)
     _same({specs[1].key: whole[specs[1].key]}, alone)
 
 
-def test_a_checkpoint_of_other_models_is_not_continued(problem, tmp_path):
+def test_a_checkpoint_continues_only_the_models_it_matches(problem, tmp_path):
     tokens, labels, config, specs = problem
-    checkpoint = Checkpoint(tmp_path / "c.npz", program.fingerprint(specs, config, len(labels)))
-    states = {s.key: ModelState([np.ones(2)], [np.zeros(1)], epochs_done=3) for s in specs}
-    checkpoint.write(states)
-    keys = [s.key for s in specs]
-    assert checkpoint.read(keys)[keys[0]].epochs_done == 3
-    assert checkpoint.read(keys[:2]) is None
-    other = Checkpoint(tmp_path / "c.npz", program.fingerprint(specs, config.replace(seed=1), 24))
-    assert other.read(keys) is None
+    checkpoint = Checkpoint(tmp_path / "c.npz")
+    fingerprints = _fingerprints(specs, config)
+    checkpoint.write({s.key: ModelState([np.ones(2)], [np.zeros(1)], epochs_done=3) for s in specs},
+                     fingerprints)
+    assert checkpoint.read(fingerprints)[specs[0].key].epochs_done == 3
+    assert set(checkpoint.read({k: fingerprints[k] for k in list(fingerprints)[:2]})) == {
+        specs[0].key, specs[1].key}  # the models still to train continue, whatever else was saved
+    assert checkpoint.read(_fingerprints(specs, config.replace(seed=1))) == {}
+    (tmp_path / "c.npz").write_bytes(b"half a file")
+    with pytest.warns(UserWarning, match="could not be read"):
+        assert checkpoint.read(fingerprints) == {}
 
 
 def _stopping(losses, start, patience):
@@ -149,6 +166,7 @@ def test_the_same_program_trains_on_the_jax_backend():
 
 def test_a_stuck_model_starts_again_from_another_seed(problem, whole, tmp_path):
     tokens, labels, config, specs = problem
+    whole, _ = whole
     strict = config.replace(restart_below=1.0, restarts=1)  # val accuracy 1: never reached
     trained = train_together(specs[:1], tokens, labels, strict, tmp_path / "c.npz", progress=False)
     model = trained[specs[0].key]

@@ -95,7 +95,7 @@ class Config(BaseModel):
                                     gt=0, lt=0.5)
     early_stopping_start: int = _p(30, "epochs before early stopping watches the validation loss", ge=0)
     early_stopping_patience: int = _p(10, "epochs without a better validation loss before stopping", ge=0)
-    attention_warmup: int = _p(10, "epochs with uniform attention before it learns (see training)", ge=0)
+    attention_warmup: int = _p(10, "epochs with uniform attention before it learns (see model.program)", ge=0)
     restart_below: float = _p(0.0, "a model whose validation accuracy never reached this in its "
                                     "training is trained again from another seed (0: never)",
                               ge=0, le=1)

@@ -18,22 +18,6 @@ def worker_count(requested: int = 0) -> int:
     return max(1, cpu_count())
 
 
-def gpu_available() -> bool:
-    """Whether the Keras backend (TensorFlow or JAX) sees a GPU; imports the backend."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_physical_devices("GPU"))
-    if backend == "jax":
-        import jax
-
-        return any(device.platform == "gpu" for device in jax.devices())
-    return False
-
-
 def parallel_map(fn: Callable[..., T], items: Iterable[Any], *, workers: int = 0,
                  desc: str = "", total: int | None = None, progress: bool = True) -> Iterator[T]:
     """Yield fn(item) for each item, in order, from a pool of processes (joblib's loky)."""

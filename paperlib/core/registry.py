@@ -66,8 +66,8 @@ ARTIFACTS = _declare(
              "an untrained model saved and reloaded to check the round trip"),
     Artifact("model_dir", "cv/{pooling}/{fold}", "notebook 03_cv_training", "one trained model's folder"),
     Artifact("training_checkpoint", "cv/training_checkpoint.npz", "notebook 03_cv_training",
-             "every model still training: weights, optimizer state and history after its last "
-             "completed epoch (deleted when training ends)"),
+             "every model of the training program: weights, optimizer state and history after "
+             "its last completed epoch (deleted once every model's folder is written)"),
     Artifact("final_attempts", "cv/{pooling}/final_attempts", "notebook 03_cv_training",
              "the final model's trainings from other seeds, until the best moves to cv/<pooling>/final"),
     Artifact("final_attempt_dir", "cv/{pooling}/final_attempts/attempt_{attempt}", "notebook 03_cv_training",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 from pathlib import Path
@@ -31,9 +32,13 @@ def configure_environment() -> dict[str, str]:
             Path(folder).mkdir(parents=True, exist_ok=True)
             os.environ[name] = str(folder)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # every model of a run has its own compiled step: TensorFlow's retracing notes are noise here
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     # on a GPU, take the memory needed, not all of it (a notebook kernel may share the card)
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    # a resumed training ends where an uninterrupted one does only with deterministic GPU kernels
+    os.environ.setdefault("XLA_FLAGS", "--xla_gpu_deterministic_ops=true")
     return {name: os.environ[name] for name in wanted}
 
 

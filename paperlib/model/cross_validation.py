@@ -61,9 +61,14 @@ def model_spec(pooling: str, fold: int, labels: np.ndarray, clip_folds: np.ndarr
     return ModelSpec(pooling, fold, attempt, fit, validation, held_out)
 
 
-def _report(result: FoldResult, config: Config) -> None:
+def _name(fold: int, pooling: str, config: Config) -> str:
+    prefix = "" if pooling == config.pooling else f"{pooling} pooling, "
+    return prefix + fold_label(fold, config)
+
+
+def _report(result: FoldResult, config: Config, pooling: str) -> None:
     what = "in-sample accuracy" if result.fold == FINAL else "accuracy"
-    print(f"{fold_label(result.fold, config)}: {what} {result.accuracy:.3f} after "
+    print(f"{_name(result.fold, pooling, config)}: {what} {result.accuracy:.3f} after "
           f"{len(result.history)} epochs (best {result.best_epoch}) in {result.seconds:.0f} s"
           + (f", after {result.restarts} restart(s) from another seed" if result.restarts else ""),
           flush=True)
@@ -72,16 +77,15 @@ def _report(result: FoldResult, config: Config) -> None:
 def _train(specs: list[ModelSpec], images: np.ndarray, labels: np.ndarray,
            clip_folds: np.ndarray, config: Config, run: RunFolder,
            *, progress: bool) -> list[FoldResult]:
-    """Train `specs` together (one program, resumable), write and report each model."""
-    trained = train_together(specs, cut_tokens(images, config), labels, config,
-                             run.path_of("training_checkpoint"), progress=progress)
-    results = []
-    for spec in specs:
-        result = write_model(run, trained[spec.key], labels, clip_folds, config)
-        prefix = "" if spec.pooling == config.pooling else f"{spec.pooling} pooling, "
-        print(prefix, end="")
-        _report(result, config)
-        results.append(result)
+    """Train `specs` together (one program, resumable), write and report each model; the
+    checkpoint goes only once every model's folder is complete."""
+    checkpoint = run.path_of("training_checkpoint")
+    trained = train_together(specs, cut_tokens(images, config), labels, config, checkpoint,
+                             progress=progress)
+    results = [write_model(run, trained[spec.key], labels, clip_folds, config) for spec in specs]
+    checkpoint.unlink(missing_ok=True)
+    for spec, result in zip(specs, results, strict=True):
+        _report(result, config, spec.pooling)
     return results
 
 
@@ -112,7 +116,7 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
                 todo.append(model_spec(pooling, fold, labels, folds, config))
             else:
                 found[pooling, fold] = result
-                print(f"{fold_label(fold, config)}: complete, reused (accuracy "
+                print(f"{_name(fold, pooling, config)}: complete, reused (accuracy "
                       f"{result.accuracy:.3f})", flush=True)
     if todo:
         for result, spec in zip(_train(todo, images, labels, folds, config, run,

@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from paperlib.core.files import atomic_path
 from paperlib.core.registry import FINAL
 from paperlib.model.network import build_model, compile_model, explainer
 
-PREDICT_BATCH = 64
+PREDICT_BATCH = 32
 RESTART_SEED_STEP = 100_000  # a restart's seed offset (final-model attempts step by 1000)
 
 
@@ -147,28 +149,45 @@ class Worker:
 
     def train_epoch(self, tokens: np.ndarray, labels: np.ndarray, order: np.ndarray, *,
                     uniform_attention: bool) -> dict[str, float]:
-        """One pass over `order` (clip indices) in batches; the epoch's mean loss and accuracy."""
-        self.model.reset_metrics()
-        logs: dict = {}
+        """One pass over `order` (clip indices) in batches; the epoch's mean loss and accuracy
+        (`train_on_batch` reports each batch alone)."""
+        sums: dict[str, float] = {}
         for start in range(0, len(order), self.config.batch_size):
             take = np.sort(order[start:start + self.config.batch_size])
             logs = self.model.train_on_batch(tokens[take], labels[take], return_dict=True)
+            for name, value in logs.items():
+                sums[name] = sums.get(name, 0.0) + float(value) * len(take)
             if uniform_attention:
                 for weight in self.score.weights:
                     weight.assign(np.zeros(weight.shape, dtype=weight.dtype))
-        return {name: float(value) for name, value in logs.items()}
+        return {name: total / len(order) for name, total in sums.items()}
 
     def predict(self, tokens: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(self.model.predict_on_batch(tokens[i:i + PREDICT_BATCH]))
-                               for i in range(0, len(tokens), PREDICT_BATCH)])
+        return in_fixed_batches(self.model.predict_on_batch, tokens)
 
     def explain(self, tokens: np.ndarray) -> dict[str, np.ndarray]:
-        out = self.explainer.predict(tokens, batch_size=PREDICT_BATCH, verbose=0)
-        return {name: np.asarray(values) for name, values in out.items()}
+        return in_fixed_batches(self.explainer.predict_on_batch, tokens)
+
+
+def in_fixed_batches(predict, tokens: np.ndarray):
+    """`predict` over `tokens` in batches of PREDICT_BATCH, the last one padded with zeros: one
+    input shape for every model and every call, so no model's numbers depend on which model was
+    compiled first (or on the order after a resume)."""
+    parts = []
+    for start in range(0, len(tokens), PREDICT_BATCH):
+        batch = tokens[start:start + PREDICT_BATCH]
+        padded = np.zeros((PREDICT_BATCH, *tokens.shape[1:]), dtype=tokens.dtype)
+        padded[:len(batch)] = batch
+        out = predict(padded)
+        parts.append({name: np.asarray(values)[:len(batch)] for name, values in out.items()}
+                     if isinstance(out, dict) else np.asarray(out)[:len(batch)])
+    if isinstance(parts[0], dict):
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return np.concatenate(parts)
 
 
 def validation_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Keras's sparse categorical cross-entropy (probabilities clipped at 1e-7) and accuracy."""
+    """Cross-entropy of the true class (probability clipped at 1e-7) and accuracy."""
     picked = np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)
     return {"val_loss": float(-np.log(picked).mean()),
             "val_accuracy": float(np.mean(probs.argmax(1) == labels))}
@@ -181,7 +200,7 @@ def early_stopping(state: ModelState, weights: list[np.ndarray], config: Config)
     loss = state.history[-1]["val_loss"]
     if epoch <= config.early_stopping_start:
         return
-    if state.best_loss is None or loss < state.best_loss:
+    if not np.isnan(loss) and (state.best_loss is None or loss < state.best_loss):
         state.best_loss, state.best_epoch, state.best_weights, state.wait = loss, epoch, weights, 0
         return
     state.wait += 1
@@ -196,33 +215,46 @@ def is_stuck(state: ModelState, config: Config) -> bool:
             and max(row["val_accuracy"] for row in state.history) < config.restart_below)
 
 
+CHECKPOINT_FORMAT = 1
+
+
 class Checkpoint:
-    """Every model's state in one atomic file, written after every epoch of all models."""
+    """Every model's state in one atomic file, written after every epoch of all models. A model's
+    state is continued only when its fingerprint (`model_fingerprint`) matches."""
 
-    def __init__(self, path: Path, fingerprint: str):
-        self.path, self.fingerprint = path, fingerprint
+    def __init__(self, path: Path):
+        self.path = path
 
-    def write(self, states: dict[str, ModelState]) -> None:
+    def write(self, states: dict[str, ModelState], fingerprints: dict[str, str]) -> None:
         arrays: dict[str, np.ndarray] = {}
         for i, state in enumerate(states.values()):
             for part in ("weights", "optimizer", "best_weights"):
                 for j, value in enumerate(getattr(state, part) or []):
                     arrays[f"m{i}_{part}_{j}"] = value
-        meta = {"fingerprint": self.fingerprint, "keys": list(states),
-                "models": [state.bookkeeping() for state in states.values()]}
+        meta = {"models": [{"key": key, "fingerprint": fingerprints[key], **state.bookkeeping()}
+                           for key, state in states.items()]}
         with atomic_path(self.path) as tmp, open(tmp, "wb") as out:
             np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
 
-    def read(self, keys: list[str]) -> dict[str, ModelState] | None:
-        """The states saved for exactly these models and this fingerprint, else None."""
+    def read(self, fingerprints: dict[str, str]) -> dict[str, ModelState]:
+        """The saved states of the models whose key and fingerprint match (none from an unreadable
+        file, which is reported and then overwritten)."""
         if not self.path.is_file():
-            return None
+            return {}
+        try:
+            return self._read(fingerprints)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+            warnings.warn(f"The training checkpoint {self.path} could not be read ({error}); "
+                          "its models train from the start.", stacklevel=2)
+            return {}
+
+    def _read(self, fingerprints: dict[str, str]) -> dict[str, ModelState]:
+        states = {}
         with np.load(self.path) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta["fingerprint"] != self.fingerprint or meta["keys"] != keys:
-                return None
-            states = {}
-            for i, (key, book) in enumerate(zip(keys, meta["models"], strict=True)):
+            for i, book in enumerate(json.loads(str(data["meta"]))["models"]):
+                key, found = book.pop("key"), book.pop("fingerprint")
+                if fingerprints.get(key) != found:
+                    continue
                 parts = {part: [data[name] for name in sorted(
                     (n for n in data.files if n.startswith(f"m{i}_{part}_")),
                     key=lambda n: int(n.rsplit("_", 1)[1]))]
@@ -237,33 +269,35 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-def fingerprint(specs: list[ModelSpec], config: Config, n_clips: int) -> str:
-    """What a checkpoint must match to be continued: the run's parameters and every model's clips."""
-    digest = hashlib.sha256(f"{config.key()} {n_clips}".encode())
-    for spec in specs:
-        digest.update(spec.key.encode())
-        for part in (spec.fit, spec.validation, spec.held_out):
-            digest.update(np.asarray(part, dtype=np.int64).tobytes())
+def model_fingerprint(spec: ModelSpec, config: Config, n_clips: int) -> str:
+    """What a saved state must match to be continued: the checkpoint format, the Keras backend,
+    the run's parameters, the model and its clips."""
+    import keras
+
+    digest = hashlib.sha256(f"{CHECKPOINT_FORMAT} {keras.backend.backend()} {config.key()} "
+                            f"{n_clips} {spec.key}".encode())
+    for part in (spec.fit, spec.validation, spec.held_out):
+        digest.update(np.asarray(part, dtype=np.int64).tobytes())
     return digest.hexdigest()
 
 
 def train_together(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarray,
                    config: Config, checkpoint_path: Path, *,
                    progress: bool = True) -> dict[str, TrainedModel]:
-    """Train every spec to the end in one process; resume from `checkpoint_path` when it holds
-    these models, write it after every epoch of all models and delete it at the end.
-    `tokens`: every clip's (n_tokens, n_mels, token_frames) float32 tokens."""
+    """Train every spec to the end in one process, continuing each model saved in
+    `checkpoint_path`; the checkpoint is written after every epoch of all models and kept at the
+    end: the caller deletes it once the models are stored. `tokens`: every clip's
+    (n_tokens, n_mels, token_frames) float32 tokens."""
     from tqdm.auto import tqdm
 
     n_classes = int(labels.max()) + 1
     workers = {pooling: Worker(config.replace(pooling=pooling), n_classes)
                for pooling in dict.fromkeys(spec.pooling for spec in specs)}
-    keys = [spec.key for spec in specs]
-    checkpoint = Checkpoint(checkpoint_path, fingerprint(specs, config, len(labels)))
-    states = checkpoint.read(keys)
-    if states is None:
-        states = {spec.key: workers[spec.pooling].initial_state(spec.init_seed(config), n_classes)
-                  for spec in specs}
+    fingerprints = {spec.key: model_fingerprint(spec, config, len(labels)) for spec in specs}
+    checkpoint = Checkpoint(checkpoint_path)
+    saved = checkpoint.read(fingerprints)
+    states = {spec.key: saved.get(spec.key) or workers[spec.pooling].initial_state(
+        spec.init_seed(config), n_classes) for spec in specs}
     done, total = _progress(states, config)
     with tqdm(total=total, initial=done, desc=f"training {len(specs)} models", unit="epoch",
               disable=not progress, mininterval=1.0) as bar:
@@ -277,11 +311,9 @@ def train_together(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarra
                                     f"{f' (restart {state.restarts})' if state.restarts else ''}",
                                     refresh=False)
                 bar.update(done - bar.n)
-            checkpoint.write(states)
-    trained = {spec.key: _finish(spec, states[spec.key], workers[spec.pooling], tokens)
-               for spec in specs}
-    checkpoint.remove()
-    return trained
+            checkpoint.write(states, fingerprints)
+    return {spec.key: _finish(spec, states[spec.key], workers[spec.pooling], tokens)
+            for spec in specs}
 
 
 def _progress(states: dict[str, ModelState], config: Config) -> tuple[int, int]:
