@@ -1,10 +1,14 @@
-"""Typed results with plausible defaults, for tests that need a run folder's recorded numbers."""
+"""Typed results with plausible defaults (a run folder's recorded numbers) and toy clips (a tiny training)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from paperlib.core.config import Config, make_config
 from paperlib.core.results import DataResult, TrainingResult
+from paperlib.data.features import token_starts
 
 
 def data_result(**changes: Any) -> DataResult:
@@ -31,3 +35,16 @@ def training_result(*, folds: list[float], oof: float = 0.8, mfcc: float = 0.5,
         held_out_clips=100, split=split, final_model_in_sample_accuracy=0.9,
         mean_pool_oof_accuracy=mean_pool, claims=[], missing=missing)
     return TrainingResult(**{**values, **changes})
+
+
+def toy_clips(**params: Any) -> tuple[np.ndarray, np.ndarray, Config]:
+    """24 toy 4 s 'clips' of 3 classes: the class is the token where a bright square sits."""
+    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, clip_seconds=4.0,
+                         folds=2, clips_per_genre=8, batch_size=8, **params)
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 8)
+    images = rng.integers(0, 50, (24, 24, config.n_frames), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        start = token_starts(config)[label]
+        images[i, 8:16, start + 2:start + 7] = 255
+    return images, labels, config

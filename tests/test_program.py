@@ -9,23 +9,18 @@ import sys
 import numpy as np
 import pytest
 
+from tests.factories import toy_clips
+
 import paperlib.model.program as program
 from paperlib.core.config import make_config
-from paperlib.data.features import cut_tokens, token_starts
+from paperlib.data.features import cut_tokens
 from paperlib.model.program import Checkpoint, ModelSpec, ModelState, early_stopping, train_together
 
 
 def tiny_problem():
     """24 toy clips of 3 classes (a bright square in the class's token) and 3 models."""
-    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, clip_seconds=4.0,
-                         folds=2, clips_per_genre=8, epochs=4, early_stopping_start=1,
-                         early_stopping_patience=1, attention_warmup=1, batch_size=8)
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(3), 8)
-    images = rng.integers(0, 50, (24, 24, config.n_frames), dtype=np.uint8)
-    for i, label in enumerate(labels):
-        start = token_starts(config)[label]
-        images[i, 8:16, start + 2:start + 7] = 255
+    images, labels, config = toy_clips(epochs=4, early_stopping_start=1,
+                                       early_stopping_patience=1, attention_warmup=1)
     every = np.arange(24)
     specs = [ModelSpec("attention", 0, 0, every[::2][:9], every[::2][9:], every[1::2]),
              ModelSpec("attention", 1, 0, every[1::2][:9], every[1::2][9:], every[::2]),

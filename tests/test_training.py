@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.core.config import make_config
+from tests.factories import toy_clips
+
 from paperlib.core.registry import FINAL, MODEL_FILES, model_file
 from paperlib.core.run_folder import git_commit, open_run
-from paperlib.data.features import token_starts
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
 from paperlib.model.cross_validation import cross_validate, out_of_fold
 from paperlib.model.network import OUTPUTS
@@ -39,15 +39,7 @@ def test_inner_split_is_stratified_and_disjoint():
 @pytest.fixture
 def tiny():
     """A toy problem on 4 s 'clips' of 45 frames: the class is the token where a bright square sits."""
-    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, clip_seconds=4.0,
-                         folds=2, clips_per_genre=8, epochs=3, early_stopping_start=0, batch_size=8)
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(3), 8)
-    images = rng.integers(0, 50, (24, 24, config.n_frames), dtype=np.uint8)
-    for i, label in enumerate(labels):
-        start = token_starts(config)[label]
-        images[i, 8:16, start + 2:start + 7] = 255
-    return images, labels, config
+    return toy_clips(epochs=3, early_stopping_start=0)
 
 
 def test_cross_validation_saves_and_resumes(tiny, capsys):
