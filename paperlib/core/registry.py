@@ -96,3 +96,20 @@ def artifact(name: str) -> Artifact:
     if name not in ARTIFACTS:
         raise ValueError(f"No artifact {name!r} is declared; the run folder holds {sorted(ARTIFACTS)}.")
     return ARTIFACTS[name]
+
+
+# The files of a sweep folder (`paperlib sweep`): one run folder per member, and the sweep's record.
+SWEEP_ARTIFACTS = _declare(
+    Artifact("sweep_record", "sweep.json", "`paperlib sweep`",
+             "the grid, every member's state (done, failed, pending) and what the members say together"),
+    Artifact("member_dir", "members/{member}", "`paperlib sweep`", "one member's run folder"),
+    Artifact("sweep_book", "book", "`paperlib book --sweep`", "the sweep's Jupyter Book (built)"),
+)
+
+
+def sweep_artifact(name: str) -> Artifact:
+    """The declared sweep-folder artifact `name`, or a ValueError listing the declared ones."""
+    if name not in SWEEP_ARTIFACTS:
+        raise ValueError(f"No sweep artifact {name!r} is declared; a sweep folder holds "
+                         f"{sorted(SWEEP_ARTIFACTS)}.")
+    return SWEEP_ARTIFACTS[name]

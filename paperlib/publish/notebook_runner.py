@@ -14,14 +14,21 @@ from paperlib.core.registry import artifact
 class NotebookFailed(RuntimeError):
     """A notebook raised: the message names it, the cell and where the executed copy is."""
 
+    def __init__(self, message: str, *, notebook: str, executed: Path):
+        super().__init__(message)
+        self.notebook = notebook
+        self.executed = executed  # the executed copy, with the traceback
+
 
 def notebook_names() -> list[str]:
     return sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
 
 
 def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = None, *,
-                  only: list[str] | None = None, progress: bool = True) -> list[Path]:
-    """Run every notebook (or those named in `only`) on a profile; return the executed copies."""
+                  only: list[str] | None = None, progress: bool = True,
+                  echo: bool = True) -> list[Path]:
+    """Run every notebook (or those named in `only`) on a profile; return the executed copies.
+    `echo` prints a line per notebook (off in a sweep's workers)."""
     import papermill as pm
 
     overrides = dict(overrides or {})
@@ -38,7 +45,8 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
         source = paths.notebooks_dir() / f"{name}.ipynb"
         target = run_path / artifact("executed_notebook").relative(notebook=name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        print(f"== {name} (profile {profile})", flush=True)
+        if echo:
+            print(f"== {name} (profile {profile})", flush=True)
         start = time.perf_counter()
         try:
             pm.execute_notebook(source, target, parameters={"profile": profile, "overrides": overrides},
@@ -47,8 +55,9 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
         except pm.PapermillExecutionError as exc:
             raise NotebookFailed(
                 f"Notebook {name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
-                f"The executed copy with the full traceback is {target}."
-            ) from None
-        print(f"   {name} done in {time.perf_counter() - start:.0f} s -> {target}", flush=True)
+                f"The executed copy with the full traceback is {target}.",
+                notebook=name, executed=target) from None
+        if echo:
+            print(f"   {name} done in {time.perf_counter() - start:.0f} s -> {target}", flush=True)
         done.append(target)
     return done
