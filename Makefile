@@ -10,8 +10,9 @@ PROFILE ?= default
 ACCELERATOR ?= $(if $(wildcard $(VENV)/.installed-gpu),gpu,cpu)
 export KERAS_BACKEND ?= $(if $(filter gpu,$(ACCELERATOR)),jax,tensorflow)
 # Optional single-parameter overrides, e.g. `make reproduce DATASET=gtzan DATA_DIR=~/gtzan`.
-SET := $(if $(DATASET),--set dataset=$(DATASET)) $(if $(DATA_DIR),--set data_dir=$(DATA_DIR)) \
-       $(if $(SEED),--set seed=$(SEED)) $(foreach p,$(PARAMS),--set $(p))
+RUN_SET := $(if $(DATASET),--set dataset=$(DATASET)) $(if $(DATA_DIR),--set data_dir=$(DATA_DIR)) \
+           $(foreach p,$(PARAMS),--set $(p))
+SET := $(RUN_SET) $(if $(SEED),--set seed=$(SEED))
 
 # Library caches live in the project (a warm numba cache survives between runs), not in $HOME.
 export GENRE_SIGNATURES_CACHE ?= $(CURDIR)/.cache
@@ -25,7 +26,7 @@ export JUPYTER_RUNTIME_DIR ?= $(GENRE_SIGNATURES_CACHE)/jupyter/runtime
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: venv reproduce notebooks test benchmark clean
+.PHONY: venv reproduce sweep notebooks test benchmark clean
 
 $(VENV)/.installed-$(ACCELERATOR): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,11 @@ venv: $(VENV)/.installed-$(ACCELERATOR)
 
 reproduce: venv
 	$(BIN)/paperlib reproduce --profile $(PROFILE) $(SET)
+
+# Many seeds on Dask, e.g. `make sweep SEEDS=5`, `make sweep SCHEDULER=tcp://host:8786`.
+SEEDS ?= 5
+sweep: venv
+	$(BIN)/paperlib sweep --profile $(PROFILE) --seeds $(SEEDS) $(RUN_SET) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 test: venv
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

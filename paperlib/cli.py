@@ -1,7 +1,8 @@
 """The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
 `paperlib train` trains every model of a run without the notebooks (03 reuses them);
+`paperlib sweep --seeds N [--set NAME=V1,V2] [--scheduler ADDR]` runs many runs on Dask;
 `paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file;
-`paperlib book --run RUN_DIR` builds the Jupyter Book of a run and prints its index.html;
+`paperlib book --run RUN_DIR | --sweep SWEEP_DIR` builds the Jupyter Book and prints its index.html;
 `paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata;
 `paperlib params --profile NAME` lists every parameter: type, default, the profile's value, help."""
 
@@ -21,6 +22,7 @@ from paperlib.data import download
 from paperlib.model.cross_validation import train_run
 from paperlib.publish.book import build_book
 from paperlib.publish.notebook_runner import run_notebooks
+from paperlib.sweep.runner import plan_sweep, run_sweep
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
@@ -57,6 +59,22 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    configure_environment()
+    plan = plan_sweep(args.profile, seeds=args.seeds, sets=args.set, name=args.name,
+                      notebooks=args.notebooks.split(",") if args.notebooks else None)
+    record = run_sweep(plan, scheduler=args.scheduler, workers=args.workers)
+    states = [m.status for m in record.members]
+    print(f"Sweep {plan.folder.path}: {states.count('done')} of {len(states)} members done, "
+          f"{states.count('failed')} failed; {plan.folder.path_of('sweep_record')}")
+    for member in (m for m in record.members if m.status == "failed"):
+        print(f"  {member.name} failed: {member.error}"
+              + (f" (executed notebook: {member.notebook})" if member.notebook else ""))
+    if states.count("done") and not args.notebooks and not args.no_book:
+        print(f"The book: open {build_book(sweep_dir=plan.folder.path)}")
+    return 1 if "failed" in states else 0
+
+
 def _similar(args: argparse.Namespace) -> int:
     configure_environment()
     print(similar_to_file(args.file, args.run, k=args.k).report())
@@ -64,7 +82,7 @@ def _similar(args: argparse.Namespace) -> int:
 
 
 def _book(args: argparse.Namespace) -> int:
-    print(build_book(args.run, build_dir=args.out))
+    print(build_book(args.run, sweep_dir=args.sweep, build_dir=args.out))
     return 0
 
 
@@ -117,6 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
                     "notebook 03 does. An interrupted training resumes from its last epoch.")
     _add_run_options(train)
     train.set_defaults(func=_train)
+    sweep = sub.add_parser(
+        "sweep", help="run the notebooks for many seeds (and splits or sources) on Dask",
+        description="Expand seeds x the values given with --set into members, run each member's "
+                    "notebooks as a task on Dask (a local cluster, or --scheduler), bring every "
+                    "member's run folder back to runs/<name>/members/, write sweep.json (how often "
+                    "each claim holds) and build the sweep's book. Members already done are skipped "
+                    "when the same command runs again.")
+    sweep.add_argument("--profile", default="default", help="params/<profile>.yaml or a YAML path")
+    sweep.add_argument("--seeds", type=int, metavar="N",
+                       help="N seeds from the profile's (or give them: --set seed=1,7,42)")
+    sweep.add_argument("--set", action="append", default=[], metavar="NAME=V1[,V2...]",
+                       help="one value for every member, or several: one member each (repeatable)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="members at once on the local cluster (default: by cores and memory)")
+    sweep.add_argument("--name", help="the sweep folder: runs/NAME (default sweep-<profile>), or a path")
+    sweep.add_argument("--notebooks", help="comma-separated notebook names to run (default: all)")
+    sweep.add_argument("--no-book", action="store_true", help="do not build the sweep's book")
+    sweep.set_defaults(func=_sweep)
     sim = sub.add_parser(
         "similar", help="the pieces of a run nearest to an audio file, by the final model's signature",
         description="Read FILE (any format librosa reads, at least 4 s; a longer file keeps its "
@@ -132,10 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Copy book/ and the run's eight executed notebooks (refusing notebooks of mixed "
                     "runs) into a build folder, generate the claims page from metrics.json, and "
                     "build the HTML offline with jupyter-book, without executing anything.")
-    book.add_argument("--run", required=True, metavar="RUN_DIR",
-                      help="a run folder with all notebooks executed (e.g. runs/default)")
+    which = book.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", metavar="RUN_DIR",
+                       help="a run folder with all notebooks executed (e.g. runs/default)")
+    which.add_argument("--sweep", metavar="SWEEP_DIR",
+                       help="a sweep folder (runs/<sweep-name>): a member's notebooks and the "
+                            "across-seeds page of all; built into SWEEP_DIR/book by default")
     book.add_argument("--out", metavar="BUILD_DIR",
-                      help="the build folder, wiped and refilled (default book/_generated)")
+                      help="the build folder, wiped and refilled (default book/_generated; for a "
+                           "sweep SWEEP_DIR/book)")
     book.set_defaults(func=_book)
     fetch = sub.add_parser(
         "fetch", help="download and verify GTZAN (genres.tar.gz) or its split/index metadata",
@@ -169,8 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {str(exc) or type(exc).__name__}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("Interrupted: what was finished is kept (a sweep's done members, a training's last "
+              "epoch); the same command continues.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

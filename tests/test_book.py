@@ -24,7 +24,7 @@ from paperlib.publish.markdown import md_escape
 from paperlib.publish.notebook_runner import notebook_names
 from paperlib.publish.run_reader import read_run
 
-PAGES = ("intro", "paper", "reproduce", "claims", "splits", "references")
+PAGES = ("intro", "paper", "reproduce", "claims", "splits", "across_seeds", "references")
 REPOSITORY = "https://github.com/genre-signatures/genre-signatures"
 AUDIO = re.compile(r'<audio[^>]*>\s*<source src="data:audio/mpeg;base64,([A-Za-z0-9+/=]*)"')
 
@@ -125,6 +125,14 @@ def test_splits_page_shows_this_runs_folds(book, book_run):
     assert f"out-of-fold accuracy {cv.oof_accuracy:.3f}" in content
     if json.loads((book_run / artifact("manifest").relative()).read_text())["config"]["dataset"] != "gtzan":
         assert "artist-grouped folds apply to GTZAN only" in content
+
+
+@pytest.mark.slow
+def test_across_seeds_page_without_a_sweep_says_how_to_make_one(book):
+    site, _ = book
+    content = text_of((site / "across_seeds.html").read_text())
+    assert "No sweep with this run's parameters exists yet" in content and "make sweep PROFILE=" in content
+    assert 'href="across_seeds.html"' in (site / "claims.html").read_text()
 
 
 @pytest.mark.slow

@@ -64,6 +64,7 @@ class MemberRecord(Record):
 
     name: str
     overrides: dict[str, Any]
+    config_key: str  # its result parameters' key: a member done with other parameters runs again
     status: MemberStatus
     error: str | None = None
     notebook: str | None = None  # the executed notebook holding a failed member's traceback

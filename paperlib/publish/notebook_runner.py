@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from paperlib.core import paths
@@ -14,10 +15,17 @@ from paperlib.core.registry import artifact
 class NotebookFailed(RuntimeError):
     """A notebook raised: the message names it, the cell and where the executed copy is."""
 
-    def __init__(self, message: str, *, notebook: str, executed: Path):
-        super().__init__(message)
+    def __init__(self, message: str, notebook: str = "", executed: Path | None = None):
+        super().__init__(message, notebook, executed)  # all in args: it pickles (a Dask task's error)
         self.notebook = notebook
         self.executed = executed  # the executed copy, with the traceback
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Stopped(RuntimeError):
+    """A run of notebooks was asked to stop between two notebooks (a sweep's Ctrl-C)."""
 
 
 def notebook_names() -> list[str]:
@@ -25,11 +33,13 @@ def notebook_names() -> list[str]:
 
 
 def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = None, *,
-                  only: list[str] | None = None, progress: bool = True,
-                  echo: bool = True) -> list[Path]:
+                  only: list[str] | None = None, progress: bool = True, echo: bool = True,
+                  stop: Callable[[], bool] | None = None) -> list[Path]:
     """Run every notebook (or those named in `only`) on a profile; return the executed copies.
-    `echo` prints a line per notebook (off in a sweep's workers)."""
+    `echo` prints a line per notebook (off in a sweep's workers); `stop`, asked before each
+    notebook, ends the run with `Stopped` when it says so."""
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     overrides = dict(overrides or {})
     load_profile(profile, **overrides)  # refuse an unknown profile or parameter before any work
@@ -42,6 +52,8 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
     run_path = load_profile(profile, **overrides).run_path()
     done = []
     for name in names:
+        if stop is not None and stop():
+            raise Stopped(f"Stopped before notebook {name}, as asked.")
         source = paths.notebooks_dir() / f"{name}.ipynb"
         target = run_path / artifact("executed_notebook").relative(notebook=name)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,8 +67,12 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
         except pm.PapermillExecutionError as exc:
             raise NotebookFailed(
                 f"Notebook {name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
-                f"The executed copy with the full traceback is {target}.",
-                notebook=name, executed=target) from None
+                f"The executed copy with the full traceback is {target}.", name, target) from None
+        except (DeadKernelError, CellTimeoutError) as exc:
+            why = ("its kernel died (often: out of memory)" if isinstance(exc, DeadKernelError)
+                   else "a cell timed out")
+            raise NotebookFailed(f"Notebook {name} stopped: {why}. The executed copy so far is "
+                                 f"{target}.", name, target) from None
         if echo:
             print(f"   {name} done in {time.perf_counter() - start:.0f} s -> {target}", flush=True)
         done.append(target)

@@ -42,14 +42,14 @@ def run_split(manifest: dict[str, Any]) -> str:
     return str(recorded_params(manifest.get("config") or {}).get("split"))
 
 
-def compared_params(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The result parameters two sibling runs must share: all but split, runtime and location
-    keys; a parameter missing from an older manifest counts at its default."""
+def compared_params(manifest: dict[str, Any], ignored: frozenset[str] = IGNORED_KEYS) -> dict[str, Any]:
+    """The result parameters two sibling runs must share: all but `ignored` (split, runtime and
+    location keys); a parameter missing from an older manifest counts at its default."""
     config = recorded_params(manifest.get("config") or {})
-    return {k: v for k, v in config.items() if k not in IGNORED_KEYS}
+    return {k: v for k, v in config.items() if k not in ignored}
 
 
-def _source(manifest: dict[str, Any]) -> str | None:
+def source_fingerprint(manifest: dict[str, Any]) -> str | None:
     """The fingerprint of the whole data folder (fault-filtered runs keep only some of its clips)."""
     return manifest.get("source_fingerprint") or manifest.get("dataset_fingerprint")
 
@@ -57,8 +57,8 @@ def _source(manifest: dict[str, Any]) -> str | None:
 def is_sibling(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
     """Whether `other` is the same run as `manifest` but for (possibly) its split: same dataset
     fingerprint (both known) and the same compared parameters."""
-    fingerprint = _source(manifest)
-    return (bool(fingerprint) and _source(other) == fingerprint
+    fingerprint = source_fingerprint(manifest)
+    return (bool(fingerprint) and source_fingerprint(other) == fingerprint
             and compared_params(other) == compared_params(manifest))
 
 

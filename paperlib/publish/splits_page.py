@@ -12,7 +12,7 @@ from typing import Any
 from paperlib.core import paths
 from paperlib.core.config import SPLITS
 from paperlib.data.folds import SPLIT_LABELS
-from paperlib.publish.markdown import md_escape
+from paperlib.publish.markdown import md_code, md_escape
 from paperlib.publish.run_reader import assignment
 from paperlib.publish.split_comparison import SplitComparison
 
@@ -59,11 +59,6 @@ def _fmt(value: Any, *, count: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return str(int(value)) if count else f"{float(value):.3f}"
-
-
-def _code(text: Any) -> str:
-    """Inline code (a backtick in the text would end the span, so it becomes a quote)."""
-    return "`" + str(text).replace("`", "'") + "`"
 
 
 def _signed(value: float) -> str:
@@ -140,7 +135,7 @@ def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
     """`splits.md`: the leakage in plain words and, from `comparison`, both splits side by side with
     the drop, or the split(s) run so far and the command that runs each missing one. `parameters`
     are the run's papermill parameters ({"profile": ..., "overrides": {...}}), reused there."""
-    name = _code(comparison.run_dir.name)
+    name = md_code(comparison.run_dir.name)
     out = [f"# {TITLE}", "", LEAKAGE, "",
            "This page is generated from the `metrics.json` of this run and of the run folders "
            "beside it that share its dataset fingerprint and every result parameter but `split`.", ""]
@@ -165,7 +160,7 @@ def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
         out += ["## Both splits", "", *comparison_table(comparison), "",
                 f"**{drop_statement(comparison)}**", ""]
         return "\n".join(out) + "\n"
-    runs = [f"**{md_escape(s)}** (run {_code(r)})" for s, r in zip(table["split"], table["run"])]
+    runs = [f"**{md_escape(s)}** (run {md_code(r)})" for s, r in zip(table["split"], table["run"])]
     out += ["## Not both splits yet", "",
             (f"Only the {runs[0]} split has been run with these parameters:" if len(runs) == 1 else
              f"These parameters have been run with the {', '.join(runs)} splits:"), "",
@@ -173,7 +168,7 @@ def split_page(comparison: SplitComparison, parameters: dict[str, Any]) -> str:
     for other in (s for s in ("random", "artist") if s not in table.index):
         target = sibling_run_dir(comparison, other)
         out.append(f"Run the **{other}** split as a sibling run folder, "
-                   f"{_code(display_path(target))} (a folder of its own: a run folder refuses other "
+                   f"{md_code(display_path(target))} (a folder of its own: a run folder refuses other "
                    "parameters; finished folds there are reused), with:")
         out += ["", "```bash", reproduce_other_command(parameters, other, target), "```", ""]
     out.append(f"Then rebuild this book (`.venv/bin/paperlib book --run "

@@ -8,11 +8,17 @@ import importlib.util
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
 # a member's notebooks peak near 1.7 GB on the default profile (notebook 03's training program)
 MEMORY_PER_MEMBER = 2.5 * 2**30
+
+
+def local_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def local_workers(requested: int | None = None) -> int:
@@ -22,17 +28,25 @@ def local_workers(requested: int | None = None) -> int:
         if requested < 1:
             raise ValueError(f"--workers must be at least 1, got {requested}.")
         return requested
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     by_memory = int(psutil.virtual_memory().available // MEMORY_PER_MEMBER)
-    return max(1, min(cores, by_memory))
+    return max(1, min(local_cores(), by_memory))
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connected client, and the runtime parameters each member gets on its cluster (on this
+    machine: its share of the cores for parallel feature extraction)."""
+
+    client: Any
+    runtime: dict[str, Any]
 
 
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, *, workers: int | None = None,
-                timeout_s: float = 30) -> Iterator:
-    """A connected `distributed.Client`: to `scheduler` (e.g. tcp://host:8786) when given, else to
-    a LocalCluster on 127.0.0.1 (one single-threaded worker process per member run at once).
-    Closed (and the local cluster stopped) on leaving."""
+                timeout_s: float = 30) -> Iterator[Connection]:
+    """A connection to `scheduler` (e.g. tcp://host:8786) when given, else to a LocalCluster on
+    127.0.0.1 (one single-threaded worker process per member run at once). Closed (and the local
+    cluster stopped) on leaving."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -47,13 +61,14 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None,
                                f"`dask worker {scheduler}`, or leave out --scheduler to run "
                                "here.") from None
         with client:
-            yield client
+            yield Connection(client, {})
         return
-    dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-    with LocalCluster(n_workers=local_workers(workers), threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=dashboard, memory_limit=0,
+    dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") else None
+    n = local_workers(workers)
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=dashboard, memory_limit=0,
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client
+        yield Connection(client, {"workers": max(1, local_cores() // n)})
 
 
 def dashboard_link(client) -> str | None:

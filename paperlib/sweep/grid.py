@@ -20,6 +20,7 @@ class Member:
 
     name: str
     overrides: dict[str, Any] = field(hash=False)
+    config_key: str = ""  # the key of its result parameters (Config.key)
 
     def group(self) -> dict[str, Any]:
         """Its grid values but the seed: members of one group differ only in their seed."""
@@ -77,10 +78,10 @@ def expand(profile: str, *, seeds: int | None, axes: dict[str, list[Any]]) -> li
     members = []
     for combo in itertools.product(*(axes[n] for n in names)):
         overrides = dict(zip(names, combo))
-        load_profile(profile, **overrides)  # refuse a bad member before any work
+        key = load_profile(profile, **overrides).key()  # refuses a bad member before any work
         label = "_".join(f"{n}-{_slug(v)}" for n, v in overrides.items()
                          if n == "seed" or len(axes[n]) > 1)
-        members.append(Member(label, overrides))
+        members.append(Member(label, overrides, key))
     if len({m.name for m in members}) != len(members):
         raise ValueError("Two members of the grid would share a folder name; give values that "
                          "differ in letters or digits.")

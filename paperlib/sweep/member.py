@@ -10,12 +10,17 @@ import socket
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paperlib.core.config import load_profile
 from paperlib.core.session import configure_environment
 from paperlib.publish.notebook_runner import NotebookFailed, run_notebooks
+
+
+MEMBER_FOLDER = "<member>"  # the run folder in an outcome's error text, until the client places it
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,31 @@ def unpack(archive: bytes, dest: Path) -> Path:
     return dest
 
 
-def run_member(profile: str, overrides: dict[str, Any], *,
-               notebooks: list[str] | None = None) -> MemberOutcome:
+def stop_requested(event_name: str | None) -> Callable[[], bool] | None:
+    """Whether the client asked this sweep to stop (a Dask Event set on Ctrl-C), asked between
+    notebooks; None outside a Dask task."""
+    if not event_name:
+        return None
+    from distributed import Event
+
+    def asked() -> bool:
+        try:
+            return Event(event_name).is_set()
+        except (ValueError, OSError):  # no client here (outside a task) or the client is gone
+            return False
+    return asked
+
+
+def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
+               runtime: dict[str, Any] | None = None, notebooks: list[str] | None = None,
+               stop_event: str | None = None) -> MemberOutcome:
     """Run one member's notebooks in a temporary folder of this worker; return the folder packed.
-    A notebook that fails is reported in the outcome with the partial folder (its executed copy
-    holds the traceback); only the loss of the worker itself makes Dask run the task again."""
+
+    `config_key` is the member's configuration as the client computed it: a worker whose profile
+    or code gives another refuses to run. Whatever fails (a notebook, the worker's setup) comes
+    back in the outcome with the partial folder (a failed notebook's executed copy holds the
+    traceback); only the loss of the worker itself makes Dask run the task again. `runtime` adds
+    parameters that change no result (`workers`)."""
     configure_environment()
     start = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix="genre-signatures-member-"))
@@ -67,12 +92,17 @@ def run_member(profile: str, overrides: dict[str, Any], *,
     error = notebook = None
     try:
         try:
-            run_notebooks(profile, {**overrides, "run_dir": str(run_dir)}, only=notebooks,
-                          progress=False, echo=False)
+            here = load_profile(profile, **overrides).key()
+            if here != config_key:
+                raise ValueError(
+                    f"this worker's profile {profile!r} gives configuration {here}, the client's "
+                    f"{config_key}: install the same commit of the project on every worker.")
+            run_notebooks(profile, {**overrides, **(runtime or {}), "run_dir": str(run_dir)},
+                          only=notebooks, progress=False, echo=False, stop=stop_requested(stop_event))
         except NotebookFailed as exc:
-            error, notebook = str(exc).replace(str(run_dir), "<member>"), exc.notebook
-        except (ValueError, RuntimeError, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error, notebook = str(exc).replace(str(run_dir), MEMBER_FOLDER), exc.notebook
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none retried
+            error = f"{type(exc).__name__}: {exc}".replace(str(run_dir), MEMBER_FOLDER)
         run_dir.mkdir(exist_ok=True)
         return MemberOutcome(archive=pack(run_dir), seconds=time.perf_counter() - start,
                              worker=socket.gethostname(), error=error, notebook=notebook)

@@ -8,6 +8,7 @@ while the others go on; an interruption keeps every member finished so far.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,13 +21,15 @@ from paperlib.claims.across_seeds import summarize_group
 from paperlib.core import paths
 from paperlib.core.registry import artifact
 from paperlib.core.run_folder import RunFolderError, open_existing_run
+from paperlib.core.results import StepResult
 from paperlib.core.sweep_record import GroupSummary, MemberRecord, SweepFolder, SweepRecord
 from paperlib.publish.notebook_runner import notebook_names
-from paperlib.sweep.cluster import dashboard_link, dask_client
+from paperlib.sweep.cluster import Connection, dashboard_link, dask_client
 from paperlib.sweep.grid import Member, expand, parse_axes
-from paperlib.sweep.member import MemberOutcome, run_member, unpack
+from paperlib.sweep.member import MEMBER_FOLDER, MemberOutcome, run_member, unpack
 
 RETRIES = 2  # a task that raises is tried again this often (a lost worker: distributed's allowed-failures)
+REFRESH_S = 5  # the progress bar's refresh while members run
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,10 @@ def plan_sweep(profile: str, *, seeds: int | None, sets: list[str], name: str | 
                notebooks: list[str] | None = None) -> SweepPlan:
     """Expand and check the grid (every member a valid run configuration) before any work;
     refuse a sweep folder made from another profile."""
-    axes = parse_axes(sets)
-    members = expand(profile, seeds=seeds, axes=axes)
+    given = parse_axes(sets)
+    members = expand(profile, seeds=seeds, axes=given)
+    axes = {"seed": list(dict.fromkeys(m.overrides["seed"] for m in members)),
+            **{k: v for k, v in given.items() if k != "seed"}}
     if notebooks:
         unknown = sorted(set(notebooks) - set(notebook_names()))
         if unknown:
@@ -70,7 +75,7 @@ def plan_sweep(profile: str, *, seeds: int | None, sets: list[str], name: str | 
 
 def member_finished(plan: SweepPlan, member: Member, stored: MemberRecord | None) -> bool:
     """Done before, with the same parameters, and every notebook asked for is in its folder."""
-    if stored is None or stored.status != "done" or stored.overrides != member.overrides:
+    if stored is None or stored.status != "done" or stored.config_key != member.config_key:
         return False
     folder = plan.folder.member_dir(member.name)
     return all((folder / artifact("executed_notebook").relative(notebook=n)).is_file()
@@ -82,81 +87,143 @@ def group_label(values: dict[str, Any], axes: dict[str, list[Any]]) -> str:
     return ", ".join(varying) or "all members"
 
 
-def summarize(plan: SweepPlan, records: dict[str, MemberRecord]) -> list[GroupSummary]:
-    """One summary per group of done members (same grid values but the seed)."""
-    groups: dict[str, tuple[dict, dict]] = {}
-    for member in plan.members:
-        if records[member.name].status != "done":
-            continue
-        values = member.group()
-        results = open_existing_run(plan.folder.member_dir(member.name)).results()
-        groups.setdefault(group_label(values, plan.axes), (values, {}))[1][member.name] = results
-    return [summarize_group(label, values, results) for label, (values, results) in groups.items()]
+class Sweep:
+    """The state of one sweep while it runs: each member's record, and the results of the done
+    ones (read once), written to `sweep.json` after every change."""
+
+    def __init__(self, plan: SweepPlan):
+        self.plan = plan
+        stored = {m.name: m for m in plan.folder.read().members} if plan.folder.exists() else {}
+        self.records = {m.name: stored[m.name] if member_finished(plan, m, stored.get(m.name))
+                        else self.record(m, "pending") for m in plan.members}
+        self._results: dict[str, dict[str, StepResult]] = {}
+
+    @staticmethod
+    def record(member: Member, status: str, **fields: Any) -> MemberRecord:
+        return MemberRecord(name=member.name, overrides=member.overrides,
+                            config_key=member.config_key, status=status, **fields)
+
+    def todo(self) -> list[Member]:
+        return [m for m in self.plan.members if self.records[m.name].status != "done"]
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.records.values())
+
+    def results(self, member: Member) -> dict[str, StepResult] | None:
+        """A done member's typed results; None (and the member marked failed) when unreadable."""
+        if member.name not in self._results:
+            try:
+                self._results[member.name] = open_existing_run(
+                    self.plan.folder.member_dir(member.name)).results()
+            except (RunFolderError, ValueError, OSError) as exc:
+                self.records[member.name] = self.record(
+                    member, "failed", error=f"its run folder cannot be read back ({exc})")
+                return None
+        return self._results[member.name]
+
+    def summarize(self) -> list[GroupSummary]:
+        """One summary per group of done members (same grid values but the seed)."""
+        groups: dict[str, tuple[dict, dict]] = {}
+        for member in self.plan.members:
+            if self.records[member.name].status != "done":
+                continue
+            results = self.results(member)
+            if results is not None:
+                values = member.group()
+                groups.setdefault(group_label(values, self.plan.axes), (values, {}))[1][member.name] = results
+        return [summarize_group(label, values, found) for label, (values, found) in groups.items()]
+
+    def write(self) -> SweepRecord:
+        groups = self.summarize()
+        plan = self.plan
+        record = SweepRecord(
+            name=plan.name, profile=plan.profile, axes={k: list(v) for k, v in plan.axes.items()},
+            members=[self.records[m.name] for m in plan.members], groups=groups,
+            updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        plan.folder.write(record)
+        return record
+
+    def collect(self, member: Member, future: Any, client: Any) -> None:
+        """A finished task's member: its run folder put in place, its record (done, or failed
+        with its error). A task lost with its workers, or a folder that cannot be placed here,
+        makes a failed record that says so."""
+        self._results.pop(member.name, None)
+        try:
+            outcome: MemberOutcome = future.result()
+        except Exception as exc:  # noqa: BLE001 - the task itself was lost (its workers kept dying)
+            self.records[member.name] = self.record(member, "failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        worker = next(iter(client.who_has([future]).get(future.key, ())), None) or outcome.worker
+        try:
+            folder = unpack(outcome.archive, self.plan.folder.member_dir(member.name))
+        except (OSError, ValueError) as exc:
+            self.records[member.name] = self.record(
+                member, "failed", error=f"its run folder could not be written here ({exc})", worker=worker)
+            return
+        notebook = None
+        if outcome.notebook:
+            notebook = str(folder / artifact("executed_notebook").relative(notebook=outcome.notebook))
+        error = outcome.error.replace(MEMBER_FOLDER, str(folder)) if outcome.error else None
+        self.records[member.name] = self.record(
+            member, "failed" if error else "done", error=error, notebook=notebook,
+            seconds=round(outcome.seconds, 1), worker=worker)
 
 
-def write_record(plan: SweepPlan, records: dict[str, MemberRecord]) -> SweepRecord:
-    record = SweepRecord(
-        name=plan.name, profile=plan.profile, axes={k: list(v) for k, v in plan.axes.items()},
-        members=[records[m.name] for m in plan.members], groups=summarize(plan, records),
-        updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    plan.folder.write(record)
-    return record
-
-
-def collected(plan: SweepPlan, member: Member, outcome: MemberOutcome, worker: str | None) -> MemberRecord:
-    """Put a member's returned run folder in place; its record (done, or failed with its error)."""
-    folder = unpack(outcome.archive, plan.folder.member_dir(member.name))
-    notebook = None
-    if outcome.notebook:
-        notebook = str(folder / artifact("executed_notebook").relative(notebook=outcome.notebook))
-    return MemberRecord(name=member.name, overrides=member.overrides,
-                        status="failed" if outcome.error else "done",
-                        error=outcome.error.replace("<member>", str(folder)) if outcome.error else None,
-                        notebook=notebook, seconds=round(outcome.seconds, 1),
-                        worker=worker or outcome.worker)
+def _submit(connection: Connection, plan: SweepPlan, members: list[Member], stop_event: str) -> dict:
+    return {connection.client.submit(
+        run_member, plan.profile, m.overrides, config_key=m.config_key, runtime=connection.runtime,
+        notebooks=plan.notebooks, stop_event=stop_event,
+        key=f"member-{m.name}-{uuid.uuid4().hex[:8]}", pure=False, retries=RETRIES): m
+        for m in members}
 
 
 def run_sweep(plan: SweepPlan, *, scheduler: str | None = None, workers: int | None = None,
               progress: bool = True) -> SweepRecord:
-    """Run the members not yet done on Dask; return the record written to `sweep.json`."""
-    stored = {m.name: m for m in plan.folder.read().members} if plan.folder.exists() else {}
-    records = {m.name: stored[m.name] if member_finished(plan, m, stored.get(m.name))
-               else MemberRecord(name=m.name, overrides=m.overrides, status="pending")
-               for m in plan.members}
-    todo = [m for m in plan.members if records[m.name].status != "done"]
+    """Run the members not yet done on Dask; return the record written to `sweep.json`.
+    Ctrl-C asks running members to stop after their current notebook, keeps every member that
+    finished, and raises KeyboardInterrupt."""
+    sweep = Sweep(plan)
+    todo = sweep.todo()
     plan.folder.path.mkdir(parents=True, exist_ok=True)
-    record = write_record(plan, records)
+    record = sweep.write()
     if not todo:
         return record
-    from distributed import as_completed
+    from distributed import Event, wait
 
-    with dask_client(scheduler, workers=workers) as client:
+    with dask_client(scheduler, workers=workers) as connection:
+        client = connection.client
         link = dashboard_link(client)
         if link and progress:
             print(f"Dask dashboard: {link}", flush=True)
-        futures = {client.submit(run_member, plan.profile, m.overrides, notebooks=plan.notebooks,
-                                 key=f"member-{m.name}-{uuid.uuid4().hex[:8]}", pure=False,
-                                 retries=RETRIES): m for m in todo}
+        stop_event = f"stop-sweep-{uuid.uuid4().hex[:8]}"
+        pending = _submit(connection, plan, todo, stop_event)
         bar = tqdm(total=len(todo), unit="member", desc=f"sweep {plan.name}", disable=not progress)
+
+        def finish(future: Any) -> None:
+            sweep.collect(pending.pop(future), future, client)
+            future.release()
+            bar.update()
+
         try:
-            for future in as_completed(futures):
-                member = futures[future]
+            while pending:
                 try:
-                    outcome = future.result()
-                    worker = next(iter(client.who_has([future]).get(future.key, ())), None)
-                    records[member.name] = collected(plan, member, outcome, worker)
-                except Exception as exc:  # the task itself was lost (its workers kept dying)
-                    records[member.name] = MemberRecord(
-                        name=member.name, overrides=member.overrides, status="failed",
-                        error=f"{type(exc).__name__}: {exc}")
-                record = write_record(plan, records)
-                states = [r.status for r in records.values()]
-                bar.update()
-                bar.set_postfix(done=states.count("done"), failed=states.count("failed"),
-                                running=sum(map(len, client.processing().values())))
+                    done, _ = wait(list(pending), timeout=REFRESH_S, return_when="FIRST_COMPLETED")
+                except TimeoutError:  # none finished within REFRESH_S: refresh the bar
+                    done = set()
+                for future in done:
+                    finish(future)
+                if done:
+                    record = sweep.write()
+                ours = {f.key for f in pending}
+                running = sum(len(ours & set(keys)) for keys in client.processing().values())
+                bar.set_postfix(done=sweep.count("done"), running=running, failed=sweep.count("failed"))
         except KeyboardInterrupt:
-            client.cancel(list(futures))
-            write_record(plan, records)
+            with contextlib.suppress(Exception):
+                Event(stop_event, client=client).set()
+            for future in [f for f in pending if f.status == "finished"]:
+                finish(future)
+            client.cancel(list(pending))
+            sweep.write()
             raise
         finally:
             bar.close()
