@@ -92,3 +92,22 @@ def test_params_help_says_what_it_does(capsys):
     with pytest.raises(SystemExit):
         main(["params", "--help"])
     assert "one row per parameter" in capsys.readouterr().out
+
+
+def test_python_dash_m_paperlib_is_the_paperlib_command(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    commands = {"module": [sys.executable, "-m", "paperlib"],
+                "script": [str(Path(sys.executable).parent / "paperlib")]}
+    outputs = {name: subprocess.run([*command, "params", "--profile", "smoke"], capture_output=True,
+                                    text=True, timeout=120, cwd=tmp_path)
+               for name, command in commands.items()}
+    assert all(o.returncode == 0 for o in outputs.values()), outputs
+    assert outputs["module"].stdout == outputs["script"].stdout and "clips_per_genre" in outputs["module"].stdout
+    # a process that imports the main module again (Dask's and joblib's spawned workers) runs nothing
+    imported = subprocess.run([sys.executable, "-c", "import runpy; runpy.run_module('paperlib', "
+                               "run_name='__mp_main__'); print('imported')"],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert imported.returncode == 0 and imported.stdout.strip() == "imported", imported.stderr
