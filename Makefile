@@ -29,6 +29,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 .PHONY: venv reproduce sweep notebooks test benchmark clean
 
 $(VENV)/.installed-$(ACCELERATOR): pyproject.toml
+	mkdir -p $(NUMBA_CACHE_DIR) $(MPLCONFIGDIR) $(KERAS_HOME) $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) \
+	         $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e ".[$(ACCELERATOR),dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Genre Signatures)" >/dev/null

@@ -1,7 +1,7 @@
 """The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
 `paperlib train` trains every model of a run without the notebooks (03 reuses them);
 `paperlib sweep --seeds N [--set NAME=V1,V2] [--scheduler ADDR]` runs many runs on Dask;
-`paperlib similar FILE --run RUN_DIR` lists a run's pieces nearest to an audio file;
+`paperlib similar FILE... --run RUN_DIR [--whole] [--json]` answers "what is my song like?";
 `paperlib book --run RUN_DIR | --sweep SWEEP_DIR` builds the Jupyter Book and prints its index.html;
 `paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata;
 `paperlib params --profile NAME` lists every parameter: type, default, the profile's value, help."""
@@ -9,16 +9,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from paperlib.analysis.similar import similar_to_file
+from paperlib.analysis.similar import SYNTHETIC_NOTICE, Similarity, audio_files
 from paperlib.core import paths
 from paperlib.core.config import load_profile, parameter_rows
 from paperlib.core.session import configure_environment
 from paperlib.data import download
+from paperlib.data.audio import AudioError
 from paperlib.model.cross_validation import train_run
 from paperlib.publish.book import build_book
 from paperlib.publish.notebook_runner import run_notebooks
@@ -77,8 +80,25 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _similar(args: argparse.Namespace) -> int:
     configure_environment()
-    print(similar_to_file(args.file, args.run, k=args.k).report())
-    return 0
+    files = audio_files(args.files)
+    similarity = Similarity(args.run, k=args.k)
+    if len(files) == 1 and not Path(args.files[0]).expanduser().is_dir():
+        results, skipped = [similarity.analyse(files[0], whole=args.whole)], {}
+    else:
+        results, skipped = [], {}
+        for path in files:
+            try:
+                results.append(similarity.analyse(path, whole=args.whole))
+            except (AudioError, ValueError) as exc:
+                skipped[str(path)] = str(exc)
+                print(f"skipped {path}: {exc}", file=sys.stderr)
+    notice = SYNTHETIC_NOTICE if similarity.synthetic else None
+    if args.json:
+        print(json.dumps({"run": str(similarity.run.path), "notice": notice,
+                          "results": [r.to_dict() for r in results], "skipped": skipped}, indent=2))
+    else:
+        print("\n\n".join(([notice] if notice else []) + [r.report() for r in results]))
+    return 0 if results else 2
 
 
 def _book(args: argparse.Namespace) -> int:
@@ -156,14 +176,19 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-book", action="store_true", help="do not build the sweep's book")
     sweep.set_defaults(func=_sweep)
     sim = sub.add_parser(
-        "similar", help="the pieces of a run nearest to an audio file, by the final model's signature",
-        description="Read FILE (any format librosa reads, at least 4 s; a longer file keeps its "
-                    "centred 30 s, a shorter one is padded with silence), and print the run's "
-                    "nearest pieces, the predicted genre and the highest-attention moment.")
-    sim.add_argument("file", metavar="FILE", help="an audio file")
+        "similar", help="the pieces of a run nearest to audio files, by the final model's signature",
+        description="Read each FILE (any format librosa reads, at least 4 s; a longer file keeps its "
+                    "centred 30 s unless --whole, a shorter one is padded with silence) and print "
+                    "every genre's probability, the run's nearest pieces and the highest-attention "
+                    "moment. A folder stands for the audio files in it; bad files there are named "
+                    "and skipped.")
+    sim.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders")
     sim.add_argument("--run", required=True, metavar="RUN_DIR",
                      help="a run folder with a trained final model (notebook 03_cv_training)")
     sim.add_argument("--k", type=int, default=5, help="how many pieces to list (default 5)")
+    sim.add_argument("--whole", action="store_true",
+                     help="analyse the whole track in consecutive 30 s windows (vote, mean probabilities)")
+    sim.add_argument("--json", action="store_true", help="print the results as JSON")
     sim.set_defaults(func=_similar)
     book = sub.add_parser(
         "book", help="build the Jupyter Book (HTML) of a run and print the path of its index.html",

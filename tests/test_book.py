@@ -131,7 +131,7 @@ def test_splits_page_shows_this_runs_folds(book, book_run):
 def test_across_seeds_page_without_a_sweep_says_how_to_make_one(book):
     site, _ = book
     content = text_of((site / "across_seeds.html").read_text())
-    assert "No sweep with this run's parameters exists yet" in content and "make sweep PROFILE=" in content
+    assert "No sweep with this run's parameters exists yet" in content and "paperlib sweep --profile" in content
     assert 'href="across_seeds.html"' in (site / "claims.html").read_text()
 
 
@@ -234,3 +234,13 @@ def test_the_repository_is_named_in_one_place():
     holders = [p.name for p in sorted(book.iterdir()) if p.is_file() and REPOSITORY in p.read_text()]
     assert holders == ["_config.yml"]
     assert REPOSITORY not in (paths.project_root() / "paperlib" / "publish" / "book.py").read_text()
+
+
+def test_the_book_shows_the_parameters_a_notebook_ran_with_once():
+    from paperlib.publish.book import shown_cells
+
+    cells = [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "profile = 'default'"},
+             {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "profile = 'smoke'"},
+             {"cell_type": "code", "metadata": {}, "source": "setup()"}]
+    assert [c["source"] for c in shown_cells(cells)] == ["profile = 'smoke'", "setup()"]
+    assert shown_cells(cells[::2]) == cells[::2]  # never executed by papermill: nothing to drop

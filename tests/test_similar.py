@@ -1,10 +1,13 @@
 """`paperlib similar` on a tiny run folder built here (an untrained final model and 20 pieces)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.analysis.similar import similar_to_file
+from paperlib.analysis.similar import SYNTHETIC_NOTICE, similar_to_file
 from paperlib.cli import main
 from paperlib.core.config import make_config
 from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
@@ -19,17 +22,17 @@ def tiny_config(run_dir):
                        attention_key_dim=2, clips_per_genre=6, folds=2, run_dir=str(run_dir))
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def build_run(path, **params):
     """A run folder with what `similar` reads: manifest, tracks.csv, final model and signatures."""
     from paperlib.core.registry import FINAL
     from paperlib.core.session import configure_environment
     from paperlib.model.network import build_model, save_model
 
     configure_environment()
-    path = tmp_path_factory.mktemp("similar") / "run"
-    config = tiny_config(path)
+    config = tiny_config(path).replace(**params)
     run = open_run(config)
+    if config.dataset == "gtzan":
+        run.bind_dataset("f" * 64, path.parent)
     labels = np.arange(CLIPS) % len(GENRES)
     run.save_table("tracks", pd.DataFrame({
         "track_id": [f"t{i:02d}" for i in range(CLIPS)], "genre": [GENRES[g] for g in labels],
@@ -42,6 +45,11 @@ def run_dir(tmp_path_factory):
         signature=rng.random((CLIPS, config.embedding_dim)).astype(np.float32),
         token_embeddings=rng.random((CLIPS, config.n_tokens, config.embedding_dim))), pooling="attention")
     return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return build_run(tmp_path_factory.mktemp("similar") / "run")
 
 
 def test_open_existing_run_rebuilds_the_config(run_dir, tmp_path):
@@ -150,3 +158,62 @@ def test_fold_mean_embeddings_average_each_models_token_embeddings(run_dir):
     expected = explain(load_model(model_path), tokens)["token_embeddings"].mean(axis=1)
     assert means.shape == (2, 3, config.embedding_dim)
     assert np.allclose(means[0], expected, atol=1e-6) and np.allclose(means[1], expected, atol=1e-6)
+
+
+def test_every_genre_probability_and_the_synthetic_notice_first(run_dir, tmp_path, capsys):
+    path = write_tone(tmp_path / "clip.wav", seconds=8)
+    assert main(["similar", str(path), "--run", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == SYNTHETIC_NOTICE
+    line = next(x for x in out.splitlines() if x.startswith("genre probabilities:"))
+    assert all(g in line for g in GENRES)
+
+
+def test_a_gtzan_run_says_nothing_about_synthetic_genres(tmp_path, capsys):
+    run = build_run(tmp_path / "gtzan-run", dataset="gtzan", data_dir=str(tmp_path))
+    path = write_tone(tmp_path / "clip.wav", seconds=8)
+    assert main(["similar", str(path), "--run", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notice"] is None
+
+
+def test_a_folder_answers_its_good_files_and_names_the_bad(run_dir, tmp_path, capsys):
+    folder = tmp_path / "music"
+    write_tone(folder / "a.wav", seconds=6)
+    write_tone(folder / "sub" / "b.flac", seconds=6, sample_rate=16000)
+    (folder / "broken.mp3").write_bytes(b"ID3 not really")
+    (folder / "notes.txt").write_text("not audio, not an audio suffix: not tried")
+    assert main(["similar", str(folder), "--run", str(run_dir), "--json"]) == 0
+    captured = capsys.readouterr()
+    found = json.loads(captured.out)
+    assert [Path(r["file"]).name for r in found["results"]] == ["a.wav", "b.flac"]
+    assert list(found["skipped"]) == [str(folder / "broken.mp3")] and "broken.mp3" in captured.err
+    for result in found["results"]:
+        assert sorted(result["probabilities"]) == sorted(GENRES)
+        assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-4)
+
+
+@pytest.mark.parametrize("fmt,subtype,suffix", [("OGG", "VORBIS", "ogg"), ("MP3", "MPEG_LAYER_III", "mp3")])
+def test_whole_analyses_a_long_stereo_track_window_by_window(run_dir, tmp_path, capsys, fmt, subtype, suffix):
+    import soundfile as sf
+
+    t = np.arange(75 * 22050) / 22050
+    path = tmp_path / f"song.{suffix}"
+    sf.write(path, np.stack([0.3 * np.sin(2 * np.pi * 330 * t)] * 2, axis=1), 22050, format=fmt, subtype=subtype)
+    assert main(["similar", str(path), "--run", str(run_dir), "--whole", "--json", "--k", "3"]) == 0
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert [round(a) for a, _ in result["windows"]] == [0, 30, 60]
+    assert result["windows"][-1][1] == pytest.approx(75, abs=0.2)
+    assert sum(result["votes"].values()) == 3 and len(result["nearest"]) == 3
+    start, end = result["highest_attention_moment"]
+    assert 0 <= start < end <= result["file_seconds"] + 1e-6
+    assert result["predicted_genre"] == max(result["probabilities"], key=result["probabilities"].get)
+
+
+def test_windows_cover_the_track_and_keep_a_last_part_of_one_token():
+    from paperlib.analysis.similar import windows_of
+
+    config = tiny_config("x")
+    clip, rate = config.clip_samples, config.sample_rate
+    assert windows_of(clip * 2 + 5 * rate, config) == [(0, clip), (clip, 2 * clip), (2 * clip, 2 * clip + 5 * rate)]
+    assert windows_of(clip * 2 + 2 * rate, config) == [(0, clip), (clip, 2 * clip)]  # 2 s left: dropped
+    assert windows_of(3 * rate, config) == [(0, 3 * rate)]

@@ -47,6 +47,23 @@ def test_bad_clips_are_skipped_with_a_warning_naming_them(gtzan_like):
     assert result.track_ids == ["blues.00000", "blues.00001", "blues.00002", "rock.00000"]
 
 
+def test_a_wav_whose_header_says_zero_hz_is_skipped_by_name(gtzan_like):
+    import struct
+
+    (gtzan_like / "blues" / "blues.00001.au").unlink()
+    wav = gtzan_like / "blues" / "blues.00001.wav"
+    write_tone(wav, seconds=29.9)
+    data = bytearray(wav.read_bytes())
+    data[24:28] = struct.pack("<I", 0)  # the sample rate field: 0 (once a ZeroDivisionError in a worker)
+    wav.write_bytes(bytes(data))
+    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = extract_images(load_dataset(config), config, progress=False)
+    assert "blues.00001" in " ".join(str(w.message) for w in caught)
+    assert "blues.00001" not in result.track_ids and len(result.track_ids) == 5
+
+
 def test_nothing_usable_is_an_error(gtzan_like):
     for path in gtzan_like.rglob("*.au"):
         path.write_bytes(b"junk")

@@ -3,12 +3,15 @@
 The file is read like every clip of the pipeline (`paperlib.data.audio`): any format librosa reads, any
 sample rate, stereo mixed to mono, resampled to the run's rate. The one length rule: a file longer
 than the run's clip length (30 s) keeps its centred 30 s; a shorter one (at least 4 s, one token)
-is padded with silence at the end. The reported moment is in the original file's timeline: the
-centring offset is added back and the moment is cut at the file's end.
+is padded with silence at the end. With `whole`, every consecutive 30 s window of the file is
+analysed instead (the last one kept from 4 s on, padded): the windows vote, their probabilities and
+signatures are averaged, and the moment is the highest-attention token of all. The reported moment
+is in the original file's timeline, cut at the file's end.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,30 +29,68 @@ from paperlib.model.cross_validation import load_final
 from paperlib.model.network import explain, load_model
 
 
+AUDIO_SUFFIXES = (".wav", ".au", ".snd", ".aif", ".aiff", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+                  ".m4a")
+SYNTHETIC_NOTICE = ("Note: this run was trained on the synthetic genres, not on real music; its "
+                    "predicted genre says nothing about a real song. For real genres train on GTZAN "
+                    "(make reproduce PROFILE=paper DATA_DIR=/path/to/gtzan) and pass that run.")
+
+
 @dataclass(frozen=True)
 class SimilarResult:
-    """The nearest pieces of one file, its predicted genre and its highest-attention moment."""
+    """One file against a run: its genre probabilities, nearest pieces and highest-attention moment
+    (of the centred clip, or with `whole` of every consecutive clip of the track)."""
 
     path: Path
     neighbours: pd.DataFrame  # rank, track_id, genre, distance (cosine), nearest first
-    predicted_genre: str
-    probability: float
+    probabilities: dict[str, float]  # every genre (mean over the windows), most likely first
     moment: tuple[float, float]  # (start_s, end_s) of the highest-attention token, in the file
     file_seconds: float
-    offset_s: float  # where the analysed clip starts in the file (0 unless the file is longer)
-    clip_seconds: float  # the run's clip length: how much of the file is analysed
+    windows: list[tuple[float, float]]  # (start_s, end_s) of each analysed part of the file
+    votes: dict[str, int]  # the predicted genre of each window, counted
+    clip_seconds: float  # the run's clip length
+
+    @property
+    def predicted_genre(self) -> str:
+        return next(iter(self.probabilities))
+
+    @property
+    def probability(self) -> float:
+        return self.probabilities[self.predicted_genre]
+
+    @property
+    def offset_s(self) -> float:
+        """Where the (first) analysed clip starts in the file."""
+        return self.windows[0][0]
+
+    def to_dict(self) -> dict:
+        """The result as JSON-ready data (`paperlib similar --json`)."""
+        return {"file": str(self.path), "file_seconds": round(self.file_seconds, 3),
+                "windows": [[round(a, 3), round(b, 3)] for a, b in self.windows],
+                "predicted_genre": self.predicted_genre, "probabilities": self.probabilities,
+                "votes": self.votes,
+                "highest_attention_moment": [round(self.moment[0], 3), round(self.moment[1], 3)],
+                "nearest": self.neighbours.to_dict(orient="records")}
 
     def report(self) -> str:
         """A readable summary for the command line."""
         table = self.neighbours.to_string(index=False, float_format=lambda v: f"{v:.4f}")
         start, end = self.moment
-        analysed_end = self.offset_s + min(self.file_seconds, self.clip_seconds)
-        analysed = f"{self.offset_s:.1f}-{analysed_end:.1f} s"
-        if self.file_seconds < self.clip_seconds:
-            analysed += f", padded with silence to {self.clip_seconds:g} s"
+        if len(self.windows) > 1:
+            analysed = f"whole track in {len(self.windows)} windows of {self.clip_seconds:g} s"
+            vote = ", ".join(f"{g} {n}" for g, n in self.votes.items())
+            genre = f"vote of the windows: {vote}; mean probabilities:"
+        else:
+            a, b = self.windows[0]
+            analysed = f"{a:.1f}-{b:.1f} s"
+            if self.file_seconds < self.clip_seconds:
+                analysed += f", padded with silence to {self.clip_seconds:g} s"
+            genre = "genre probabilities:"
+        probabilities = "  ".join(f"{g} {p:.2f}" for g, p in self.probabilities.items())
         return "\n".join([
             f"{self.path} ({self.file_seconds:.1f} s; analysed {analysed})",
             f"predicted genre: {self.predicted_genre} (probability {self.probability:.2f})",
+            f"{genre} {probabilities}",
             f"highest-attention moment: {start:.1f}-{end:.1f} s",
             f"nearest {len(self.neighbours)} pieces by signature (cosine distance):",
             table,
@@ -66,40 +107,90 @@ def final_model_path(run: RunFolder) -> Path:
     return path
 
 
-def similar_to_file(path: str | Path, run: RunFolder | str | Path, *, k: int = 5) -> SimilarResult:
+def audio_files(paths: list[str | Path]) -> list[Path]:
+    """The files given, a folder standing for the audio files in it (recursively, by suffix)."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not inside:
+                raise ValueError(f"{path} is a folder without audio files ({', '.join(AUDIO_SUFFIXES)}).")
+            found += inside
+        else:
+            found.append(path)
+    return found
+
+
+def windows_of(n_samples: int, config) -> list[tuple[int, int]]:
+    """Consecutive clip-long windows (start, end) in samples: the last one kept when it lasts at
+    least `min_clip_seconds` (it is padded), a file shorter than a clip is one window."""
+    clip, shortest = config.clip_samples, int(config.min_clip_seconds * config.sample_rate)
+    starts = range(0, max(n_samples, 1), clip)
+    out = [(a, min(a + clip, n_samples)) for a in starts if a == 0 or n_samples - a >= shortest]
+    return out
+
+
+class Similarity:
+    """A run's final model and signatures, loaded once for any number of files."""
+
+    def __init__(self, run: RunFolder | str | Path, *, k: int = 5):
+        self.run = run if isinstance(run, RunFolder) else open_existing_run(run)
+        self.config = self.run.config
+        self.model = load_model(final_model_path(self.run))
+        self.database = load_final(self.run, "attention")["signature"]
+        self.tracks = self.run.load_table("tracks")
+        if len(self.tracks) != len(self.database):
+            raise RunFolderError(
+                f"Run folder {self.run.path}: the track table lists {len(self.tracks)} clips but the "
+                f"final signatures hold {len(self.database)}; run notebook 03_cv_training again.")
+        if not 1 <= k <= len(self.database):
+            raise ValueError(f"k={k} is invalid: expected 1 <= k <= {len(self.database)} (the run's pieces).")
+        self.k = k
+
+    @property
+    def synthetic(self) -> bool:
+        return self.config.dataset == "synthetic"
+
+    def analyse(self, path: str | Path, *, whole: bool = False) -> SimilarResult:
+        """One file: its centred clip, or with `whole` every consecutive clip of it."""
+        config = self.config
+        path = Path(path).expanduser()
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; give one audio file (for example a .wav or .mp3).")
+        audio, _ = read_audio(path, sample_rate=config.sample_rate)
+        rate, file_seconds = config.sample_rate, len(audio) / config.sample_rate
+        if whole and len(audio) > config.clip_samples:
+            spans = windows_of(len(audio), config)
+        else:
+            offset = max(0, (len(audio) - config.clip_samples) // 2)
+            spans = [(offset, min(offset + config.clip_samples, len(audio)))]
+        clips = np.stack([fit_to_clip(audio[a:b], sample_rate=rate, clip_seconds=config.clip_seconds,
+                                      min_clip_seconds=config.min_clip_seconds, name=str(path))
+                          for a, b in spans])
+        images = np.stack([image_like_source(log_mel_db(c, config), config) for c in clips])
+        outputs = explain(self.model, cut_tokens(images, config))
+        mean_signature = outputs["signature"].mean(axis=0, keepdims=True)
+        indices, distances = nearest(mean_signature, self.database, self.k)
+        neighbours = pd.DataFrame({
+            "rank": np.arange(1, self.k + 1),
+            "track_id": self.tracks["track_id"].to_numpy()[indices[0]],
+            "genre": self.tracks["genre"].to_numpy()[indices[0]],
+            "distance": distances[0],
+        })
+        mean = outputs["genre"].mean(axis=0)
+        probabilities = {GENRES[i]: float(mean[i]) for i in np.argsort(-mean, kind="stable")}
+        votes = Counter(GENRES[int(i)] for i in outputs["genre"].argmax(axis=1))
+        window = int(np.argmax(outputs["attention"].max(axis=1)))
+        start, end = top_attention_window(outputs["attention"][window], token_seconds(config))
+        offset = spans[window][0] / rate
+        moment = (float(min(start + offset, file_seconds)), float(min(end + offset, file_seconds)))
+        return SimilarResult(path, neighbours, probabilities, moment, float(file_seconds),
+                             [(a / rate, b / rate) for a, b in spans], dict(votes.most_common()),
+                             float(config.clip_seconds))
+
+
+def similar_to_file(path: str | Path, run: RunFolder | str | Path, *, k: int = 5,
+                    whole: bool = False) -> SimilarResult:
     """The k pieces of `run` whose final-model signatures are nearest to the file's signature."""
-    if not isinstance(run, RunFolder):
-        run = open_existing_run(run)
-    config = run.config
-    model_path = final_model_path(run)
-    database = load_final(run, "attention")["signature"]
-    tracks = run.load_table("tracks")
-    if len(tracks) != len(database):
-        raise RunFolderError(f"Run folder {run.path}: the track table lists {len(tracks)} clips but the final "
-                             f"signatures hold {len(database)}; run notebook 03_cv_training again.")
-    if not 1 <= k <= len(database):
-        raise ValueError(f"k={k} is invalid: expected 1 <= k <= {len(database)} (the run's pieces).")
-
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; give one audio file (for example a .wav or .mp3).")
-    audio, _ = read_audio(path, sample_rate=config.sample_rate)
-    file_seconds = len(audio) / config.sample_rate
-    clip = fit_to_clip(audio, sample_rate=config.sample_rate, clip_seconds=config.clip_seconds,
-                       min_clip_seconds=config.min_clip_seconds, name=str(path))
-    offset_s = max(0, (len(audio) - config.clip_samples) // 2) / config.sample_rate
-
-    image = image_like_source(log_mel_db(clip, config), config)  # as the model was trained
-    outputs = explain(load_model(model_path), cut_tokens(image[None], config))
-    indices, distances = nearest(outputs["signature"], database, k)
-    neighbours = pd.DataFrame({
-        "rank": np.arange(1, k + 1),
-        "track_id": tracks["track_id"].to_numpy()[indices[0]],
-        "genre": tracks["genre"].to_numpy()[indices[0]],
-        "distance": distances[0],
-    })
-    probs = outputs["genre"][0]
-    start, end = top_attention_window(outputs["attention"][0], token_seconds(config))
-    moment = (float(min(start + offset_s, file_seconds)), float(min(end + offset_s, file_seconds)))
-    return SimilarResult(path, neighbours, GENRES[int(np.argmax(probs))], float(probs.max()), moment,
-                         float(file_seconds), float(offset_s), float(config.clip_seconds))
+    return Similarity(run, k=k).analyse(path, whole=whole)

@@ -20,6 +20,8 @@ class Artifact:
     pattern: str
     written_by: str  # what writes it: "notebook 01_data", "every notebook", a command
     holds: str
+    integer_columns: tuple[str, ...] = ()  # a table's columns that must be there, as integers
+    text_columns: tuple[str, ...] = ()  # a table's columns that must be there, without gaps
 
     @property
     def fields(self) -> frozenset[str]:
@@ -59,7 +61,8 @@ ARTIFACTS = _declare(
              "parameters, package versions, dataset fingerprint, schema version, each step's git commit"),
     Artifact("metrics", "metrics.json", "every notebook",
              "each notebook's typed results (paperlib.core.results), by notebook name"),
-    Artifact("tracks", "tracks.csv", "notebook 01_data", "the track table of the usable clips (row i = clip i)"),
+    Artifact("tracks", "tracks.csv", "notebook 01_data", "the track table of the usable clips (row i = clip i)",
+             integer_columns=("label",), text_columns=("track_id", "genre", "path")),
     Artifact("features", "features.npz", "notebook 01_data",
              "every usable clip's grayscale log-mel image and MFCC statistics"),
     Artifact("model_check", "model_check.keras", "notebook 02_model",
@@ -86,6 +89,8 @@ ARTIFACTS = _declare(
              "out-of-fold probabilities of the MFCC-statistics baseline on the same folds"),
     Artifact("confusion_matrix", "confusion_matrix.csv", "notebook 04_confusion",
              "out-of-fold confusion counts, genres by genres"),
+    Artifact("kernel_log", "logs/{notebook}.log", "`paperlib reproduce`",
+             "everything a notebook's kernel printed outside the notebook (library logs, warnings)"),
     Artifact("executed_notebook", "notebooks/{notebook}.ipynb", "`paperlib reproduce`",
              "the executed copy of a notebook, outputs included"),
 )

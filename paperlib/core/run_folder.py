@@ -101,7 +101,24 @@ class RunFolder:
         return path
 
     def load_table(self, name: str, **fields: object) -> pd.DataFrame:
-        return pd.read_csv(self.require(name, **fields), keep_default_na=False, na_values=[""])
+        """A table of the run folder, or RunFolderError naming the file when it cannot be parsed
+        or lacks the columns the registry names for it."""
+        path = self.require(name, **fields)
+        declared = artifact(name)
+        redo = f"run {declared.written_by} again (or delete the file)"
+        try:
+            table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            raise RunFolderError(f"{path} is not a readable table ({type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]}); {redo}.") from None
+        bad = [c for c in declared.integer_columns
+               if c not in table or not pd.api.types.is_integer_dtype(table[c])]
+        bad += [c for c in declared.text_columns if c not in table or table[c].isna().any()]
+        if bad:
+            raise RunFolderError(f"{path} lacks usable column(s) {bad} (integers: "
+                                 f"{list(declared.integer_columns)}; text without gaps: "
+                                 f"{list(declared.text_columns)}); {redo}.")
+        return table
 
     def save_arrays(self, name: str, arrays: Mapping[str, np.ndarray], **fields: object) -> Path:
         path = self.path_of(name, **fields)

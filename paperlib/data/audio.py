@@ -19,42 +19,83 @@ class AudioError(ValueError):
     """An audio file that cannot be used: it names the file, the problem and what to do."""
 
 
-def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
-    """Decode any format librosa reads to mono float32 at `sample_rate`; also return the file's own rate."""
-    import librosa
-    import soundfile as sf
+MAX_SECONDS = 3600  # a longer file is refused before reading (mono float32 at 48 kHz: 0.7 GB)
+MAX_CHANNELS = 64
+RATE_RANGE = (1_000, 768_000)  # sample rates in Hz that audio files really have
 
+
+def _bad(path: Path, problem: str) -> AudioError:
+    return AudioError(f"Cannot decode {path}: {problem}. The file is corrupt or not audio; replace it "
+                      "or remove it from the folder.")
+
+
+def check_header(path: Path, rate: float, channels: int, frames: int) -> None:
+    """Refuse what no real recording has, before any sample is read."""
+    if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
+        raise _bad(path, f"its header gives a sample rate of {rate:g} Hz (expected "
+                         f"{RATE_RANGE[0]}-{RATE_RANGE[1]} Hz)")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise _bad(path, f"its header gives {channels} channels (expected 1-{MAX_CHANNELS})")
+    if frames / rate > MAX_SECONDS:
+        raise _bad(path, f"its header claims {frames / rate / 3600:.1f} hours of audio (at most "
+                         f"{MAX_SECONDS / 3600:g} hour is read)")
+
+
+def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
+    """Decode any format librosa reads to mono float32 at `sample_rate`; also return the file's own
+    rate. Whatever the file holds, this returns audio or raises AudioError (no other exception);
+    a header that no real recording has is refused before any sample is read."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"Audio file {path} does not exist.")
     try:
+        audio, native_rate = _decode(path)
+        if audio.size == 0 or not np.all(np.isfinite(audio)):
+            raise AudioError(f"{path} holds no usable samples (empty or not finite); replace or remove it.")
+        if native_rate != sample_rate:
+            import librosa
+
+            audio = librosa.resample(audio, orig_sr=native_rate, target_sr=sample_rate)
+    except AudioError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a decoder's surprise is still a bad file
+        raise _bad(path, f"{type(exc).__name__}{': ' + str(exc) if str(exc) else ''}") from None
+    return np.ascontiguousarray(audio, dtype=np.float32), int(native_rate)
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    """Mono samples at the file's own rate: libsndfile when it knows the format (read block by
+    block, so memory follows the real length), else librosa's other decoders."""
+    import soundfile as sf
+
+    try:
         info = sf.info(str(path))
-    except Exception:
+    except Exception:  # noqa: BLE001 - not a format libsndfile reads
         info = None
-    if info is not None and info.format == "RAW":  # libsndfile guessed: no audio header at all
+    if info is None:
+        return _decode_other(path)
+    if info.format == "RAW":  # libsndfile guessed: no audio header at all
         raise AudioError(
             f"Cannot decode {path}: it has no audio header (it would be read as headerless "
             f"{info.samplerate} Hz {info.subtype} noise). The file is corrupt or not audio; "
             "replace it or remove it from the folder.")
+    check_header(path, info.samplerate, info.channels, info.frames)
     try:
-        native_rate = info.samplerate if info is not None else sf.info(str(path)).samplerate
-        audio, _ = sf.read(str(path), dtype="float32", always_2d=True)
-        audio = audio.mean(axis=1)
-    except Exception:  # not a format libsndfile reads: let librosa try its other decoders
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # librosa's "trying audioread" notices
-                audio, native_rate = librosa.load(str(path), sr=None, mono=True)
-        except Exception as exc:
-            raise AudioError(
-                f"Cannot decode {path}: {type(exc).__name__}{': ' + str(exc) if str(exc) else ''}. "
-                "The file is corrupt or not audio; replace it or remove it from the folder."
-            ) from None
-    if audio.size == 0 or not np.all(np.isfinite(audio)):
-        raise AudioError(f"{path} holds no usable samples (empty or not finite); replace or remove it.")
-    if native_rate != sample_rate:
-        audio = librosa.resample(audio, orig_sr=native_rate, target_sr=sample_rate)
-    return np.ascontiguousarray(audio, dtype=np.float32), int(native_rate)
+        blocks = [block.mean(axis=1) for block in sf.blocks(str(path), blocksize=2**16,
+                                                             dtype="float32", always_2d=True)]
+    except Exception:  # noqa: BLE001 - libsndfile knew the header but not the data: try the others
+        return _decode_other(path)
+    return (np.concatenate(blocks) if blocks else np.zeros(0, np.float32)), int(info.samplerate)
+
+
+def _decode_other(path: Path) -> tuple[np.ndarray, int]:
+    import librosa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # librosa's "trying audioread" notices
+        audio, rate = librosa.load(str(path), sr=None, mono=True, duration=MAX_SECONDS)
+    check_header(path, rate, 1, len(audio))
+    return audio, int(rate)
 
 
 def fit_to_clip(audio: np.ndarray, *, sample_rate: int, clip_seconds: float,

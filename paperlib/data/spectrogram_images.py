@@ -24,6 +24,7 @@ from paperlib.data.layout import DatasetError
 IMAGES_FOLDER = "images_original"
 KAGGLE_SIZE = (432, 288)  # width, height in pixels
 MIN_PLOT_FRACTION = 0.4  # a plot area smaller than this share of either side is not a spectrogram
+MAX_PIXELS = 4096 * 4096  # a larger canvas is refused before decoding
 
 
 class ImageError(ValueError):
@@ -92,15 +93,21 @@ def plot_area(pixels: np.ndarray) -> tuple[slice, slice]:
 
 def read_png(path: str | Path, config: Config) -> np.ndarray:
     """A spectrogram PNG -> uint8 (n_mels, n_frames) image, low frequencies first."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     path = Path(path)
     try:
         with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageError(f"Image {path} claims {image.width} x {image.height} pixels, far "
+                                 "more than a spectrogram plot (Kaggle's are 432 x 288); it is "
+                                 "corrupt or not one of them: replace it or remove it.")
             pixels = np.asarray(image.convert("RGBA"))
-    except (OSError, UnidentifiedImageError) as exc:
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - PIL raises many kinds (UnidentifiedImageError, SyntaxError, ...)
         raise ImageError(f"Cannot read image {path}: {type(exc).__name__}: {exc}. The file is "
-                         "corrupt or not a PNG; replace it or remove it.") from exc
+                         "corrupt or not a PNG; replace it or remove it.") from None
     rows, cols = plot_area(pixels)
     height, width = rows.stop - rows.start, cols.stop - cols.start
     if height < MIN_PLOT_FRACTION * pixels.shape[0] or width < MIN_PLOT_FRACTION * pixels.shape[1]:

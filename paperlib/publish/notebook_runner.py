@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from paperlib.core import paths
 from paperlib.core.config import load_profile
@@ -26,6 +27,27 @@ class NotebookFailed(RuntimeError):
 
 class Stopped(RuntimeError):
     """A run of notebooks was asked to stop between two notebooks (a sweep's Ctrl-C)."""
+
+
+def logged_kernel_manager(log: IO) -> type:
+    """A kernel manager class whose kernels write their own output (C libraries' logs, transport
+    warnings) to `log` instead of the terminal."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            await super().start_kernel(**kw)
+
+    return LoggedKernelManager
+
+
+@contextlib.contextmanager
+def kernel_log(path: Path) -> Iterator[IO]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as log:
+        yield log
 
 
 def notebook_names() -> list[str]:
@@ -57,23 +79,25 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
         source = paths.notebooks_dir() / f"{name}.ipynb"
         target = run_path / artifact("executed_notebook").relative(notebook=name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if echo:
-            print(f"== {name} (profile {profile})", flush=True)
+        log_path = run_path / artifact("kernel_log").relative(notebook=name)
         start = time.perf_counter()
         try:
-            pm.execute_notebook(source, target, parameters={"profile": profile, "overrides": overrides},
-                                cwd=str(paths.notebooks_dir()), kernel_name="python3",
-                                progress_bar=progress, log_output=False)
+            with kernel_log(log_path) as log:
+                pm.execute_notebook(source, target, parameters={"profile": profile, "overrides": overrides},
+                                    cwd=str(paths.notebooks_dir()), kernel_name="python3",
+                                    progress_bar=progress and {"desc": name, "leave": False},
+                                    log_output=False, kernel_manager_class=logged_kernel_manager(log))
         except pm.PapermillExecutionError as exc:
             raise NotebookFailed(
                 f"Notebook {name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}). "
-                f"The executed copy with the full traceback is {target}.", name, target) from None
+                f"The executed copy with the full traceback is {target}; the kernel's log is "
+                f"{log_path}.", name, target) from None
         except (DeadKernelError, CellTimeoutError) as exc:
             why = ("its kernel died (often: out of memory)" if isinstance(exc, DeadKernelError)
                    else "a cell timed out")
             raise NotebookFailed(f"Notebook {name} stopped: {why}. The executed copy so far is "
-                                 f"{target}.", name, target) from None
+                                 f"{target}; the kernel's log is {log_path}.", name, target) from None
         if echo:
-            print(f"   {name} done in {time.perf_counter() - start:.0f} s -> {target}", flush=True)
+            print(f"{name} done in {time.perf_counter() - start:.0f} s", flush=True)
         done.append(target)
     return done
