@@ -80,24 +80,30 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _similar(args: argparse.Namespace) -> int:
     configure_environment()
-    files = audio_files(args.files)
+    files, skipped = audio_files(args.files)
+    if not files:  # nothing to answer: say why before loading any model
+        raise ValueError(" ".join(skipped.values()))
     similarity = Similarity(args.run, k=args.k)
-    if len(files) == 1 and not Path(args.files[0]).expanduser().is_dir():
-        results, skipped = [similarity.analyse(files[0], whole=args.whole)], {}
-    else:
-        results, skipped = [], {}
-        for path in files:
-            try:
-                results.append(similarity.analyse(path, whole=args.whole))
-            except (AudioError, ValueError) as exc:
-                skipped[str(path)] = str(exc)
-                print(f"skipped {path}: {exc}", file=sys.stderr)
     notice = SYNTHETIC_NOTICE if similarity.synthetic else None
+    if notice and not args.json:
+        print(notice, flush=True)
+    results = []
+    for path in files:
+        try:
+            result = similarity.analyse(path, whole=args.whole)
+        except (AudioError, ValueError) as exc:
+            if len(files) == 1 and not skipped:
+                raise
+            skipped[str(path)] = str(exc)
+            print(f"skipped {path}: {exc}", file=sys.stderr, flush=True)
+            continue
+        results.append(result)
+        if not args.json:
+            print(f"\n{result.report()}", flush=True)
     if args.json:
         print(json.dumps({"run": str(similarity.run.path), "notice": notice,
-                          "results": [r.to_dict() for r in results], "skipped": skipped}, indent=2))
-    else:
-        print("\n\n".join(([notice] if notice else []) + [r.report() for r in results]))
+                          "results": [r.to_dict() for r in results], "skipped": skipped},
+                         indent=2, allow_nan=False))
     return 0 if results else 2
 
 

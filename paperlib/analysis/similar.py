@@ -107,19 +107,24 @@ def final_model_path(run: RunFolder) -> Path:
     return path
 
 
-def audio_files(paths: list[str | Path]) -> list[Path]:
-    """The files given, a folder standing for the audio files in it (recursively, by suffix)."""
+def audio_files(paths: list[str | Path]) -> tuple[list[Path], dict[str, str]]:
+    """The files given, a folder standing for the audio files in it (recursively, by suffix); and
+    what was given but cannot be answered (a missing file, a folder without audio), with why."""
     found: list[Path] = []
+    skipped: dict[str, str] = {}
     for given in paths:
         path = Path(given).expanduser()
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-            if not inside:
-                raise ValueError(f"{path} is a folder without audio files ({', '.join(AUDIO_SUFFIXES)}).")
             found += inside
-        else:
+            if not inside:
+                skipped[str(path)] = (f"{path} is a folder without audio files "
+                                      f"({', '.join(AUDIO_SUFFIXES)}).")
+        elif path.is_file():
             found.append(path)
-    return found
+        else:
+            skipped[str(path)] = f"Audio file {path} does not exist."
+    return found, skipped
 
 
 def windows_of(n_samples: int, config) -> list[tuple[int, int]]:
@@ -181,8 +186,12 @@ class Similarity:
         mean = outputs["genre"].mean(axis=0)
         probabilities = {GENRES[i]: float(mean[i]) for i in np.argsort(-mean, kind="stable")}
         votes = Counter(GENRES[int(i)] for i in outputs["genre"].argmax(axis=1))
-        window = int(np.argmax(outputs["attention"].max(axis=1)))
-        start, end = top_attention_window(outputs["attention"][window], token_seconds(config))
+        tokens = token_seconds(config)
+        attention = np.where(  # a token that starts in a window's silent padding never counts
+            tokens[None, :, 0] < np.array([(b - a) / rate for a, b in spans])[:, None],
+            outputs["attention"], -np.inf)
+        window = int(np.argmax(attention.max(axis=1)))
+        start, end = top_attention_window(attention[window], tokens)
         offset = spans[window][0] / rate
         moment = (float(min(start + offset, file_seconds)), float(min(end + offset, file_seconds)))
         return SimilarResult(path, neighbours, probabilities, moment, float(file_seconds),

@@ -19,9 +19,11 @@ class AudioError(ValueError):
     """An audio file that cannot be used: it names the file, the problem and what to do."""
 
 
-MAX_SECONDS = 3600  # a longer file is refused before reading (mono float32 at 48 kHz: 0.7 GB)
+MAX_FRAMES = 3600 * 48_000  # one hour at 48 kHz: longer files are refused (0.7 GB as mono float32)
 MAX_CHANNELS = 64
 RATE_RANGE = (1_000, 768_000)  # sample rates in Hz that audio files really have
+BLOCK = 2**16  # frames decoded at a time
+NOT_A_BAD_FILE = (MemoryError, RecursionError)  # the machine's trouble, never blamed on the file
 
 
 def _bad(path: Path, problem: str) -> AudioError:
@@ -29,22 +31,22 @@ def _bad(path: Path, problem: str) -> AudioError:
                       "or remove it from the folder.")
 
 
-def check_header(path: Path, rate: float, channels: int, frames: int) -> None:
+def check_header(path: Path, rate: float, channels: int, frames: float) -> None:
     """Refuse what no real recording has, before any sample is read."""
     if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
         raise _bad(path, f"its header gives a sample rate of {rate:g} Hz (expected "
                          f"{RATE_RANGE[0]}-{RATE_RANGE[1]} Hz)")
     if not 1 <= channels <= MAX_CHANNELS:
         raise _bad(path, f"its header gives {channels} channels (expected 1-{MAX_CHANNELS})")
-    if frames / rate > MAX_SECONDS:
-        raise _bad(path, f"its header claims {frames / rate / 3600:.1f} hours of audio (at most "
-                         f"{MAX_SECONDS / 3600:g} hour is read)")
+    if frames > MAX_FRAMES:
+        raise _bad(path, f"its header claims {frames / rate / 3600:.1f} hours of audio at {rate:g} Hz "
+                         f"(at most {MAX_FRAMES:,} frames, an hour at 48 kHz, are read)")
 
 
 def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
     """Decode any format librosa reads to mono float32 at `sample_rate`; also return the file's own
-    rate. Whatever the file holds, this returns audio or raises AudioError (no other exception);
-    a header that no real recording has is refused before any sample is read."""
+    rate. Whatever the file holds, this returns audio or raises AudioError (a MemoryError stays
+    one); a header that no real recording has is refused before any sample is read."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"Audio file {path} does not exist.")
@@ -56,7 +58,7 @@ def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
             import librosa
 
             audio = librosa.resample(audio, orig_sr=native_rate, target_sr=sample_rate)
-    except AudioError:
+    except (AudioError, *NOT_A_BAD_FILE):
         raise
     except Exception as exc:  # noqa: BLE001 - a decoder's surprise is still a bad file
         raise _bad(path, f"{type(exc).__name__}{': ' + str(exc) if str(exc) else ''}") from None
@@ -64,15 +66,15 @@ def read_audio(path: str | Path, *, sample_rate: int) -> tuple[np.ndarray, int]:
 
 
 def _decode(path: Path) -> tuple[np.ndarray, int]:
-    """Mono samples at the file's own rate: libsndfile when it knows the format (read block by
-    block, so memory follows the real length), else librosa's other decoders."""
+    """Mono samples at the file's own rate: libsndfile when it knows the format, else librosa's
+    other decoders."""
     import soundfile as sf
 
     try:
         info = sf.info(str(path))
+    except NOT_A_BAD_FILE:
+        raise
     except Exception:  # noqa: BLE001 - not a format libsndfile reads
-        info = None
-    if info is None:
         return _decode_other(path)
     if info.format == "RAW":  # libsndfile guessed: no audio header at all
         raise AudioError(
@@ -81,19 +83,41 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             "replace it or remove it from the folder.")
     check_header(path, info.samplerate, info.channels, info.frames)
     try:
-        blocks = [block.mean(axis=1) for block in sf.blocks(str(path), blocksize=2**16,
-                                                             dtype="float32", always_2d=True)]
+        return _read_blocks(path), int(info.samplerate)
+    except (AudioError, *NOT_A_BAD_FILE):
+        raise
     except Exception:  # noqa: BLE001 - libsndfile knew the header but not the data: try the others
         return _decode_other(path)
-    return (np.concatenate(blocks) if blocks else np.zeros(0, np.float32)), int(info.samplerate)
+
+
+def _read_blocks(path: Path) -> np.ndarray:
+    """libsndfile's samples, mixed to mono block by block, until the data really ends (a header
+    may claim more than the file holds) and never past MAX_FRAMES."""
+    import soundfile as sf
+
+    blocks, total = [], 0
+    with sf.SoundFile(str(path)) as f:
+        while True:
+            block = f.read(BLOCK, dtype="float32", always_2d=True)
+            if len(block):
+                blocks.append(block.mean(axis=1))
+                total += len(block)
+            if total > MAX_FRAMES:
+                raise _bad(path, f"it holds more than {MAX_FRAMES:,} frames (an hour at 48 kHz)")
+            if len(block) < BLOCK:
+                break
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
 
 def _decode_other(path: Path) -> tuple[np.ndarray, int]:
+    """librosa's other decoders (audioread: ffmpeg and the like), the duration checked first."""
     import librosa
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # librosa's "trying audioread" notices
-        audio, rate = librosa.load(str(path), sr=None, mono=True, duration=MAX_SECONDS)
+        rate = librosa.get_samplerate(str(path))
+        check_header(path, rate, 1, librosa.get_duration(path=str(path)) * rate)
+        audio, rate = librosa.load(str(path), sr=None, mono=True)
     check_header(path, rate, 1, len(audio))
     return audio, int(rate)
 

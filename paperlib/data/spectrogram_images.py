@@ -103,7 +103,7 @@ def read_png(path: str | Path, config: Config) -> np.ndarray:
                                  "more than a spectrogram plot (Kaggle's are 432 x 288); it is "
                                  "corrupt or not one of them: replace it or remove it.")
             pixels = np.asarray(image.convert("RGBA"))
-    except ImageError:
+    except (ImageError, MemoryError, RecursionError):
         raise
     except Exception as exc:  # noqa: BLE001 - PIL raises many kinds (UnidentifiedImageError, SyntaxError, ...)
         raise ImageError(f"Cannot read image {path}: {type(exc).__name__}: {exc}. The file is "

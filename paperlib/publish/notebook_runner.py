@@ -97,6 +97,9 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
                    else "a cell timed out")
             raise NotebookFailed(f"Notebook {name} stopped: {why}. The executed copy so far is "
                                  f"{target}; the kernel's log is {log_path}.", name, target) from None
+        except (pm.PapermillException, RuntimeError, OSError) as exc:  # e.g. the kernel never started
+            raise NotebookFailed(f"Notebook {name} could not run ({type(exc).__name__}: {exc}); the "
+                                 f"kernel's log is {log_path}.", name, target) from None
         if echo:
             print(f"{name} done in {time.perf_counter() - start:.0f} s", flush=True)
         done.append(target)
