@@ -214,8 +214,9 @@ def run_sweep(plan: SweepPlan, *, scheduler: str | None = None, workers: int | N
                     finish(future)
                 if done:
                     record = sweep.write()
-                ours = {f.key for f in pending}
-                running = sum(len(ours & set(keys)) for keys in client.processing().values())
+                ours = {f.key for f in pending}  # a worker holds queued tasks too: one runs per thread
+                running = sum(min(len(ours & set(keys)), client.nthreads().get(worker, 1))
+                              for worker, keys in client.processing().items())
                 bar.set_postfix(done=sweep.count("done"), running=running, failed=sweep.count("failed"))
         except KeyboardInterrupt:
             with contextlib.suppress(Exception):
