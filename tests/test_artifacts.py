@@ -24,12 +24,17 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
 
 def test_files_are_reached_through_the_registry_and_results_are_typed():
     run = open_run(make_config(profile="t"))
-    run.save_table("tracks", pd.DataFrame({"a": [1, 2], "b": ["x", None]}))
+    run.save_table("tracks", pd.DataFrame({"track_id": ["a", "b"], "genre": ["x", "y"], "label": [1, 2],
+                                           "path": ["x/a.wav", "y/b.wav"], "motif_tokens": ["3", None]}))
     run.save_arrays("oof", {"x": np.arange(3)}, pooling="mean")
     assert run.path_of("oof", pooling="mean") == run.path / "oof_mean.npz"
     assert run.path_of("model", pooling="attention", fold=FINAL) == run.path / "cv/attention/final/model.keras"
     assert run.path_of("model_done", pooling="mean", fold=2) == run.path / "cv/mean/fold_2/done.json"
-    assert run.load_table("tracks").shape == (2, 2)
+    assert run.load_table("tracks").shape == (2, 5)
+    run.save_table("tracks", pd.DataFrame({"track_id": ["a", None], "genre": ["x", "y"], "label": [1, 2],
+                                           "path": ["x/a.wav", "y/b.wav"]}))
+    with pytest.raises(RunFolderError, match=r"lacks usable column\(s\) \['track_id'\]"):
+        run.load_table("tracks")
     assert run.load_arrays("oof", pooling="mean")["x"].tolist() == [0, 1, 2]
     run.record(data_result())
     run.record(training_result(folds=[0.5, 0.7]))
