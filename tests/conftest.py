@@ -75,6 +75,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_folders(tmp_path_factory):
+    """Datasets and runs of session- and module-scoped fixtures go to a session folder too: no
+    fixture ever reads the project's runs/ (a sweep there would change a book's pages)."""
+    root = tmp_path_factory.mktemp("session-folders")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENRE_SIGNATURES_DATA", str(root / "data"))
+        patch.setenv("GENRE_SIGNATURES_RUNS", str(root / "runs"))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     """All notebooks executed once on the smoke profile, shared by every test file of the session:

@@ -24,7 +24,7 @@ from paperlib.data.audio import MAX_FRAMES, AudioError, read_audio
 from paperlib.data.spectrogram_images import ImageError, read_png
 
 RATE = 22050
-BOUNDED = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+BOUNDED = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 SECONDS_PER_FILE = 30  # a hang is a failure; reading any of these files takes well under a second
 MEMORY_PER_FILE = 256 * 2**20  # bytes Python and NumPy may allocate to read one small file
