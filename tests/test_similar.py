@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.analysis.similar import SYNTHETIC_NOTICE, similar_to_file
+from paperlib.analysis.similar import SYNTHETIC_NOTICE, Similarity
 from paperlib.cli import main
 from paperlib.core.config import make_config
 from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
@@ -64,7 +64,7 @@ def test_open_existing_run_rebuilds_the_config(run_dir, tmp_path):
 
 def test_a_long_stereo_44k_file_gives_neighbours_genre_and_a_moment(run_dir, tmp_path):
     path = write_tone(tmp_path / "long.wav", seconds=45, sample_rate=44100, channels=2)
-    result = similar_to_file(path, run_dir, k=3)
+    result = Similarity(run_dir, k=3).analyse(path)
     assert result.neighbours["rank"].tolist() == [1, 2, 3]
     assert result.neighbours["track_id"].str.fullmatch(r"t\d\d").all()
     assert (np.diff(result.neighbours["distance"]) >= 0).all()
@@ -78,7 +78,7 @@ def test_a_long_stereo_44k_file_gives_neighbours_genre_and_a_moment(run_dir, tmp
 
 def test_a_short_file_is_padded_and_its_moment_stays_inside_it(run_dir, tmp_path):
     path = write_tone(tmp_path / "short.flac", seconds=6, sample_rate=16000)
-    result = similar_to_file(path, run_dir)
+    result = Similarity(run_dir).analyse(path)
     assert result.offset_s == 0 and len(result.neighbours) == 5
     assert 0 <= result.moment[0] <= result.moment[1] <= 6 + 1e-6
     assert "padded with silence" in result.report()

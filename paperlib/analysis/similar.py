@@ -197,9 +197,3 @@ class Similarity:
         return SimilarResult(path, neighbours, probabilities, moment, float(file_seconds),
                              [(a / rate, b / rate) for a, b in spans], dict(votes.most_common()),
                              float(config.clip_seconds))
-
-
-def similar_to_file(path: str | Path, run: RunFolder | str | Path, *, k: int = 5,
-                    whole: bool = False) -> SimilarResult:
-    """The k pieces of `run` whose final-model signatures are nearest to the file's signature."""
-    return Similarity(run, k=k).analyse(path, whole=whole)

@@ -13,12 +13,12 @@ from paperlib.claims.across_seeds import FAILS_UP_TO, HOLDS_FROM
 from paperlib.core import paths
 from paperlib.core.config import LOCATION_KEYS, RUNTIME_KEYS
 from paperlib.core.registry import artifact, sweep_artifact
-from paperlib.core.run_folder import RunFolderError, read_json_file
+from paperlib.core.run_folder import RunFolderError
 from paperlib.core.sweep_record import (ClaimTally, GroupSummary, Spread, SweepFolder, SweepRecord,
                                         SweepVerdict)
 from paperlib.publish.markdown import md_code, md_escape
 from paperlib.publish.run_reader import assignment
-from paperlib.publish.split_comparison import compared_params, source_fingerprint
+from paperlib.publish.split_comparison import compared_params, json_or_empty, source_fingerprint
 
 PAGE = "across_seeds"  # the book page (across_seeds.md)
 TITLE = "Across seeds"
@@ -38,12 +38,9 @@ def same_but_seed(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
                          and source_fingerprint(manifest) == source_fingerprint(other))
 
 
-def _manifest(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        found = read_json_file(run_dir / artifact("manifest").relative())
-    except (RunFolderError, OSError):
-        return None
-    return found if isinstance(found, dict) else None
+def _manifest(run_dir: Path) -> dict[str, Any]:
+    """A run folder's manifest, or {} when it has none that reads."""
+    return json_or_empty(run_dir / artifact("manifest").relative())
 
 
 def matching_sweep(run_dir: Path) -> SweepFolder | None:
@@ -54,7 +51,7 @@ def matching_sweep(run_dir: Path) -> SweepFolder | None:
     if own.exists() and is_member(run_dir, own):
         return own
     wanted = _manifest(run_dir)
-    if wanted is None:
+    if not wanted:
         return None
     found = []
     for record_path in sorted(paths.runs_dir().glob(f"*/{sweep_artifact('sweep_record').relative()}")):
@@ -65,7 +62,7 @@ def matching_sweep(run_dir: Path) -> SweepFolder | None:
             continue
         for member in (m for m in record.members if m.status == "done"):
             other = _manifest(folder.member_dir(member.name))
-            if other is not None and same_but_seed(wanted, other):
+            if other and same_but_seed(wanted, other):
                 found.append((record.updated, str(folder.path)))
                 break
     return SweepFolder(Path(max(found)[1])) if found else None

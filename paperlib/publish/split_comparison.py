@@ -28,7 +28,7 @@ COLUMNS = ("run", "split", "run_dir", "config_key", "clips", "held_out_clips", "
            "chance")
 
 
-def _json_or_empty(path: Path) -> dict[str, Any]:
+def json_or_empty(path: Path) -> dict[str, Any]:
     """A JSON object, or {} for a missing or broken file: a sibling folder that is not a run."""
     try:
         data = json.loads(path.read_text())
@@ -65,7 +65,7 @@ def is_sibling(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
 def _results(run_dir: Path) -> tuple[DataResult | None, TrainingResult | None]:
     """A run folder's typed results of 01 and 03; None for each one missing or not of this
     version's schema (a sibling folder that cannot be compared)."""
-    stored = _json_or_empty(run_dir / artifact("metrics").relative())
+    stored = json_or_empty(run_dir / artifact("metrics").relative())
     found = []
     for kind in (DataResult, TrainingResult):
         try:
@@ -133,11 +133,11 @@ def compare_splits(run_dir: str | Path) -> SplitComparison:
     several siblings with one split, the most recently updated one with results is shown."""
     run_dir = Path(run_dir).resolve()
     manifest_name = artifact("manifest").relative()
-    manifest = _json_or_empty(run_dir / manifest_name)
+    manifest = json_or_empty(run_dir / manifest_name)
     rows = {run_split(manifest): _row(run_dir, manifest)}
     candidates = []
     for other in sorted(p for p in run_dir.parent.iterdir() if p.is_dir() and p != run_dir):
-        other_manifest = _json_or_empty(other / manifest_name)
+        other_manifest = json_or_empty(other / manifest_name)
         if not other_manifest or not is_sibling(manifest, other_manifest):
             continue
         if _results(other)[1] is None:
