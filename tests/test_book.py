@@ -244,3 +244,15 @@ def test_the_book_shows_the_parameters_a_notebook_ran_with_once():
              {"cell_type": "code", "metadata": {}, "source": "setup()"}]
     assert [c["source"] for c in shown_cells(cells)] == ["profile = 'smoke'", "setup()"]
     assert shown_cells(cells[::2]) == cells[::2]  # never executed by papermill: nothing to drop
+
+
+def test_the_book_drops_progress_bar_widgets_and_their_state():
+    from paperlib.publish.book import WIDGET_VIEW, without_widgets
+
+    bar = {"output_type": "display_data", "data": {WIDGET_VIEW: {"model_id": "x"}, "text/plain": "0%|"}}
+    text = {"output_type": "stream", "name": "stdout", "text": "done\n"}
+    notebook = {"metadata": {"widgets": {"state": {}}, "kernelspec": {}},
+                "cells": [{"cell_type": "code", "outputs": [bar, text]}, {"cell_type": "markdown"}]}
+    shown = without_widgets(notebook)
+    assert shown["metadata"] == {"kernelspec": {}}
+    assert shown["cells"][0]["outputs"] == [text] and shown["cells"][1] == {"cell_type": "markdown"}

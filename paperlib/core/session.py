@@ -50,6 +50,12 @@ def setup(seed: int = 42, *, plots: bool = True) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # TensorFlow configures its logger on first use, to INFO on stdout in a notebook kernel:
+        # configure it now, then silence it (retracing notes of the run's many models are noise)
+        tf.get_logger().setLevel(logging.ERROR)
     if plots:
         import seaborn as sns
 

@@ -195,6 +195,19 @@ def shown_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in cells if "parameters" not in tags(c)]
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def without_widgets(notebook: dict[str, Any]) -> dict[str, Any]:
+    """The notebook without widget views and their saved state: a progress bar is a live view of a
+    kernel that is gone, and without widget state the page loads no widget JavaScript from a CDN."""
+    notebook.get("metadata", {}).pop("widgets", None)
+    for cell in notebook["cells"]:
+        if "outputs" in cell:
+            cell["outputs"] = [o for o in cell["outputs"] if WIDGET_VIEW not in o.get("data", {})]
+    return notebook
+
+
 def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolder | None = None) -> None:
     """Fill `build_dir` with the static pages, the run's notebooks (provenance on top), claims.md,
     splits.md (this run beside its sibling runs that differ only in `split`) and across_seeds.md
@@ -207,7 +220,7 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
     (build_dir / "notebooks").mkdir()
     titles = {}
     for name, path in run["notebooks"].items():
-        notebook = read_json_file(path)
+        notebook = without_widgets(read_json_file(path))
         titles[name] = notebook_title(path, name)
         cell = {"cell_type": "markdown", "id": "book-provenance",
                 "metadata": {"tags": ["book-provenance"]},
