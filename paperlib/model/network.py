@@ -81,6 +81,21 @@ def explainer(model):
     return keras.Model(model.inputs, outputs, name=f"{model.name}_explainer")
 
 
+def token_cnn_and_head(model):
+    """The model in its two parts, sharing its weights: the token CNN (one token -> its embedding)
+    and the head (the clip's token embeddings -> genre probabilities: attention, signature,
+    classifier). head(cnn(each token)) equals model(tokens): the CNN sees every token alone."""
+    import keras
+
+    cnn = model.get_layer("token_embeddings").layer
+    embeddings = keras.Input(model.get_layer("token_embeddings").output.shape[1:], name="embeddings")
+    attended = model.get_layer("self_attention")(embeddings, embeddings)
+    attended = model.get_layer("attention_norm")(model.get_layer("attention_residual")([embeddings, attended]))
+    weights = model.get_layer("attention")(model.get_layer("token_scores")(model.get_layer("score")(attended)))
+    probs = model.get_layer("genre")(model.get_layer("signature")([weights, embeddings]))
+    return cnn, keras.Model(embeddings, probs, name=f"{model.name}_head")
+
+
 def explain(model, tokens: np.ndarray, *, batch_size: int = 64) -> dict[str, np.ndarray]:
     """For each clip: genre probabilities, 10 attention weights (sum 1), signature, token embeddings."""
     out = explainer(model).predict(tokens, batch_size=batch_size, verbose=0)
