@@ -13,7 +13,7 @@ from paperlib.publish.notebook_runner import NotebookFailed, notebook_names, run
 @pytest.mark.slow
 def test_notebooks_run_and_save_their_metrics(smoke_run):
     run_dir, executed = smoke_run
-    assert [p.stem for p in executed] == notebook_names() and len(executed) == 8
+    assert [p.stem for p in executed] == notebook_names() and len(executed) >= 9
     metrics = open_existing_run(run_dir).results()
 
     data = metrics["01_data"]
@@ -92,6 +92,22 @@ def test_recommendation_metrics(smoke_run):
     assert len(m.examples) == 10
     assert all(len(e.recommendations) == 5 and e.query not in e.recommendations
                for e in m.examples)
+
+
+@pytest.mark.slow
+def test_explanation_metrics(smoke_run):
+    run = open_existing_run(smoke_run[0])
+    m = run.results()["09_explanations"]
+    assert m.clips == 120 and m.recovery is not None and set(m.recovery) == {"attention", "occlusion", "gradients"}
+    for r in m.recovery.values():
+        assert 0 <= r.low <= r.recovery <= r.high <= 1 and 0 < r.chance < 0.5 and r.clips > 10
+    assert set(m.deletion_probability_area) == {"attention", "occlusion", "gradients", "random order"}
+    assert all(0 < a < 1 for a in m.deletion_probability_area.values())
+    assert m.deletion_accuracy_area["attention"] < m.deletion_accuracy_area["random order"], \
+        "removing the highest-attention tokens first should hurt more than a random order"
+    assert set(m.tau_median) == {"attention vs occlusion", "attention vs gradients", "occlusion vs gradients"}
+    saved = run.load_arrays("explanations")
+    assert saved["score_occlusion"].shape == (120, 10) and saved["deletion_prob_attention"].shape == (120, 11)
 
 
 @pytest.mark.slow

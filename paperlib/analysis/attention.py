@@ -92,6 +92,19 @@ def parse_tokens(value: object) -> list[int]:
     return [int(float(part)) for part in text.split(";")]
 
 
+def recovery_hits(scores: np.ndarray, motif_tokens: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip: whether the highest-scoring token covers the planted moment, and the chance of
+    that for a random token (covering tokens / n_tokens)."""
+    scores = _check_attention(scores)
+    clips, n_tokens = scores.shape
+    motif_tokens = _check_rows("motif_tokens", list(motif_tokens), clips)
+    covering = [parse_tokens(v) for v in motif_tokens]
+    if any(t < 0 or t >= n_tokens for tokens in covering for t in tokens):
+        raise ValueError(f"motif_tokens must index tokens 0..{n_tokens - 1}.")
+    hit = np.array([p in tokens for p, tokens in zip(peak_tokens(scores), covering)])
+    return hit, np.array([len(tokens) / n_tokens for tokens in covering])
+
+
 def recovery(attention: np.ndarray, motif_tokens: Sequence, correct: np.ndarray, *,
              genres: Sequence[str]) -> pd.DataFrame:
     """How often the peak token covers the planted moment, among correctly classified clips.
@@ -99,17 +112,10 @@ def recovery(attention: np.ndarray, motif_tokens: Sequence, correct: np.ndarray,
     recovery = share of those clips whose highest-attention token is one of their covering tokens;
     chance = mean over the same clips of (covering tokens / n_tokens). One row per genre, then
     'overall'; columns clips, recovered, recovery, chance (NaN where a genre has no correct clip)."""
-    attention = _check_attention(attention)
-    clips, n_tokens = attention.shape
-    motif_tokens = _check_rows("motif_tokens", list(motif_tokens), clips)
+    hit, chance = recovery_hits(attention, motif_tokens)
+    clips = len(hit)
     correct = _check_rows("correct", correct, clips).astype(bool)
     genres = _check_rows("genres", genres, clips)
-    covering = [parse_tokens(v) for v in motif_tokens]
-    if any(t < 0 or t >= n_tokens for tokens in covering for t in tokens):
-        raise ValueError(f"motif_tokens must index tokens 0..{n_tokens - 1}.")
-    peaks = peak_tokens(attention)
-    hit = np.array([p in tokens for p, tokens in zip(peaks, covering)])
-    chance = np.array([len(tokens) / n_tokens for tokens in covering])
 
     def row(mask: np.ndarray) -> dict[str, float]:
         mask = mask & correct

@@ -303,3 +303,49 @@ def parameters_by_layer(counts: pd.DataFrame):
     ax.set(xlabel="trainable parameters", title="Where the model's parameters are")
     fig.tight_layout()
     return fig
+
+
+def recovery_intervals(table: pd.DataFrame):
+    """Each account's recovery of the planted moment with its 95% interval, and chance."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    y = np.arange(len(table))
+    ax.errorbar(table["recovery"], y, xerr=[table["recovery"] - table["low"], table["high"] - table["recovery"]],
+                fmt="o", color="tab:blue", capsize=4, label="recovery (95% bootstrap interval)")
+    ax.scatter(table["chance"], y, marker="|", s=200, color="grey", label="chance")
+    ax.set(yticks=y, yticklabels=table.index, xlim=(0, 1), xlabel="share of correctly classified clips",
+           title="Top token covers the planted moment")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def agreement_distributions(taus: pd.DataFrame):
+    """Per-clip Kendall tau of each pair of accounts, as box plots."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    long = taus.melt(var_name="pair", value_name="Kendall tau").dropna()
+    fig, ax = plt.subplots(figsize=(7, 3))
+    sns.boxplot(long, x="Kendall tau", y="pair", ax=ax, color="tab:blue", fill=False)
+    ax.axvline(0, color="grey", linestyle=":")
+    ax.set(xlim=(-1, 1), ylabel="", title="How far the accounts rank a clip's tokens alike")
+    fig.tight_layout()
+    return fig
+
+
+def deletion_curves(curves: pd.DataFrame, *, chance: float):
+    """Accuracy as the most important tokens (by each order) are replaced one by one."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for name in curves:
+        ax.plot(curves.index, curves[name], marker="o", markersize=3, label=name,
+                linestyle=":" if name == "random order" else "-")
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set(xlabel="tokens replaced by the neutral token (most important first)", ylabel="accuracy",
+           ylim=(0, 1), title="Deletion curves: lower sooner = the order found what the model uses")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -89,6 +89,9 @@ ARTIFACTS = _declare(
              "out-of-fold probabilities of the MFCC-statistics baseline on the same folds"),
     Artifact("confusion_matrix", "confusion_matrix.csv", "notebook 04_confusion",
              "out-of-fold confusion counts, genres by genres"),
+    Artifact("explanations", "explanations.npz", "notebook 09_explanations",
+             "each held-out clip's token importance by attention, occlusion and integrated gradients, "
+             "and its deletion curves"),
     Artifact("kernel_log", "logs/{notebook}.log", "`paperlib reproduce`",
              "everything a notebook's kernel printed outside the notebook (library logs, warnings)"),
     Artifact("executed_notebook", "notebooks/{notebook}.ipynb", "`paperlib reproduce`",

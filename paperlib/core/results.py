@@ -206,9 +206,33 @@ class RecommendationResult(StepResult):
     examples_same_genre_share: float
 
 
+class Recovery(Record):
+    """Top-1 recovery of the planted moment by one account, with a 95% bootstrap interval."""
+
+    clips: int
+    recovery: float
+    low: float
+    high: float
+    chance: float
+
+
+class ExplanationsResult(StepResult):
+    step: ClassVar[str] = "09_explanations"
+    clips: int
+    seconds: float  # computing the three accounts and the deletion curves
+    gradient_steps: int
+    random_orders: int
+    recovery: dict[str, Recovery] | None  # by account; None: no planted moment (real data)
+    tau_median: dict[str, float]  # median per-clip Kendall tau, by pair of accounts
+    deletion_probability_area: dict[str, float]  # by account and "random order"
+    deletion_accuracy_area: dict[str, float]
+    attention_vs_random_p: float  # one-sided paired Wilcoxon: attention's areas lower
+    occlusion_vs_attention_p: float  # one-sided: occlusion's areas lower than attention's
+
+
 RESULTS: dict[str, type[StepResult]] = {cls.step: cls for cls in (
     DataResult, ModelResult, TrainingResult, ConfusionResult, PcaResult, EquationsResult,
-    AttentionResult, RecommendationResult)}
+    AttentionResult, RecommendationResult, ExplanationsResult)}
 
 
 def read_result(step: str, stored: Any, *, where: str) -> StepResult:

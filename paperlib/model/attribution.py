@@ -14,6 +14,8 @@ the small head (attention and classifier) on edited embeddings.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from paperlib.model.network import token_cnn_and_head
@@ -99,38 +101,49 @@ class TokenAttribution:
         baseline = np.broadcast_to(neutral_tokens(self.tokens)[:, None], self.tokens.shape)
         delta = self.tokens - baseline
         total = np.zeros(self.tokens.shape[:2], dtype=np.float64)
+        gradients = gradient_function(self.model)
         for alpha in (np.arange(steps) + 0.5) / steps:
             for start in range(0, len(self.tokens), BATCH):
                 rows = slice(start, start + BATCH)
                 point = baseline[rows] + np.float32(alpha) * delta[rows]
-                grad = input_gradients(self.model, point, self.target[rows])
+                grad = gradients(point, self.target[rows])
                 total[rows] += (grad * delta[rows]).sum(axis=(2, 3))
         return total / steps
 
 
-def input_gradients(model, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """d probability[target] / d inputs for each row, with the Keras backend's own autodiff."""
+def gradient_function(model) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A compiled function (inputs, targets) -> d probability[target] / d inputs, row by row, made
+    with the Keras backend's own autodiff (TensorFlow's tape in a tf.function; jax.grad under jit)."""
     import keras
 
-    inputs = np.asarray(inputs, dtype=np.float32)
-    targets = np.asarray(targets, dtype=np.int32)
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
-        x = tf.convert_to_tensor(inputs)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            picked = tf.gather(model(x, training=False), targets, axis=1, batch_dims=1)
-        return tape.gradient(picked, x).numpy()
+        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+
+        @tf.function(input_signature=[spec, tf.TensorSpec((None,), tf.int32)])
+        def gradients(x, targets):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                picked = tf.gather(model(x, training=False), targets, axis=1, batch_dims=1)
+            return tape.gradient(picked, x)
+
+        return lambda x, t: gradients(tf.constant(x, tf.float32), tf.constant(t, tf.int32)).numpy()
     if backend == "jax":
         import jax
         import jax.numpy as jnp
 
-        def picked(x):
+        def picked(x, targets):
             probs = model(x, training=False)
-            return jnp.take_along_axis(probs, jnp.asarray(targets)[:, None], axis=1).sum()
+            return jnp.take_along_axis(probs, targets[:, None], axis=1).sum()
 
-        return np.asarray(jax.grad(picked)(jnp.asarray(inputs)))
+        compiled = jax.jit(jax.grad(picked))
+        return lambda x, t: np.asarray(compiled(jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.int32)))
     raise NotImplementedError(f"Gradients are implemented for the tensorflow and jax backends, "
                               f"not {backend!r}; set KERAS_BACKEND=tensorflow or jax.")
+
+
+def input_gradients(model, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """d probability[target] / d inputs for each row (see `gradient_function`)."""
+    return gradient_function(model)(np.asarray(inputs, np.float32), np.asarray(targets, np.int32))

@@ -208,6 +208,20 @@ def without_widgets(notebook: dict[str, Any]) -> dict[str, Any]:
     return notebook
 
 
+PLOTLY_JS = "_static/plotly.min.js"
+
+
+def ship_plotly(build_dir: Path) -> Path:
+    """Copy plotly.js (of the installed plotly) into the book, once for every page (`_config.yml`
+    loads it): the interactive figures draw with it, offline, nothing fetched from a CDN."""
+    from plotly.offline import get_plotlyjs
+
+    target = build_dir / PLOTLY_JS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(get_plotlyjs(), encoding="utf-8")
+    return target
+
+
 def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolder | None = None) -> None:
     """Fill `build_dir` with the static pages, the run's notebooks (provenance on top), claims.md,
     splits.md (this run beside its sibling runs that differ only in `split`) and across_seeds.md
@@ -215,6 +229,7 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
     source = book_source_dir()
     for name in STATIC_FILES:
         shutil.copy2(source / name, build_dir / name)
+    ship_plotly(build_dir)
     repo_url, branch = repository(build_dir / "_config.yml")
     facts = provenance_facts(run)
     (build_dir / "notebooks").mkdir()

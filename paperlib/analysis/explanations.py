@@ -1,0 +1,193 @@
+"""Is attention an explanation? Three accounts of how much each token matters to a clip's
+out-of-fold model (its attention weights, occlusion, integrated gradients), compared on the planted
+moment (recovery, synthetic data), with each other (Kendall's tau per clip) and by faithfulness:
+deletion curves, the predicted genre's probability and the accuracy as the tokens an account calls
+most important are replaced one by one with the clip's neutral token (Petsiuk et al. 2018)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from paperlib.analysis.attention import recovery_hits
+from paperlib.core.run_folder import RunFolder
+from paperlib.model.attribution import TokenAttribution
+from paperlib.model.network import load_model
+
+ACCOUNTS = ("attention", "occlusion", "gradients")
+RANDOM = "random order"
+GRADIENT_STEPS = 8  # integrated gradients: points of the midpoint rule
+RANDOM_ORDERS = 20  # random token orders per clip, averaged into the random deletion curve
+BOOTSTRAP = 2000
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Rows of the analysed clips; each account's scores (clips, n_tokens); deletion curves of each
+    account and of random orders: the probability of the genre predicted on the intact clip and
+    whether the prediction is right (random: the share of orders), (clips, n_tokens + 1)."""
+
+    rows: np.ndarray
+    scores: dict[str, np.ndarray]
+    predicted: np.ndarray
+    deletion_prob: dict[str, np.ndarray]
+    deletion_correct: dict[str, np.ndarray]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Flat arrays for the run folder (`explanations.npz`)."""
+        out = {"rows": self.rows, "predicted": self.predicted}
+        out.update({f"score_{k}": v for k, v in self.scores.items()})
+        out.update({f"deletion_prob_{k}": v for k, v in self.deletion_prob.items()})
+        out.update({f"deletion_correct_{k}": v for k, v in self.deletion_correct.items()})
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "Accounts":
+        def group(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix):]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)}
+
+        return cls(np.asarray(arrays["rows"]), group("score_"), np.asarray(arrays["predicted"]),
+                   group("deletion_prob_"), group("deletion_correct_"))
+
+
+def ranking(scores: np.ndarray) -> np.ndarray:
+    """Each clip's tokens, most important first (ties: the earlier token first)."""
+    return np.argsort(-np.asarray(scores), axis=1, kind="stable")
+
+
+def random_orders(clips: int, n_tokens: int, orders: int, seed: int | list[int]) -> np.ndarray:
+    """(orders, clips, n_tokens): random permutations of the tokens, seeded."""
+    rng = np.random.default_rng(seed)
+    return np.argsort(rng.random((orders, clips, n_tokens)), axis=2)
+
+
+def _deletion(account: TokenAttribution, order: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    probs = account.deletion(order)
+    target = np.take_along_axis(probs, account.target[:, None, None], axis=2)[..., 0]
+    return target, probs.argmax(axis=2) == labels[:, None]
+
+
+def out_of_fold_accounts(run: RunFolder, tokens_of: Callable[[np.ndarray], np.ndarray],
+                         oof: dict[str, np.ndarray], rows: np.ndarray, *,
+                         gradient_steps: int | None = GRADIENT_STEPS,
+                         deletion_orders: int | None = RANDOM_ORDERS, seed: int = 0,
+                         pooling: str = "attention") -> Accounts:
+    """The accounts of the clips `rows`, each from the fold model that did not see it. `oof`: the
+    run's out-of-fold outputs (attention, fold, label); `tokens_of(rows)` gives the clips' tokens.
+    gradient_steps / deletion_orders None: no gradients / no deletion curves (cheaper)."""
+    rows = np.asarray(rows, dtype=int)
+    folds = np.asarray(oof["fold"])[rows]
+    if (folds < 0).any():
+        raise ValueError(f"{int((folds < 0).sum())} of the rows were held out by no fold (no "
+                         "out-of-fold model); select rows with paperlib.data.folds.held_out_rows.")
+    parts: dict[str, list] = {}
+    for fold in np.unique(folds):
+        chosen = rows[folds == fold]
+        account = TokenAttribution.of_model(
+            load_model(run.path_of("model", pooling=pooling, fold=int(fold))), tokens_of(chosen))
+        found = {"attention": np.asarray(oof["attention"])[chosen], "occlusion": account.occlusion()}
+        if gradient_steps is not None:
+            found["gradients"] = account.integrated_gradients(gradient_steps)
+        pieces = {"rows": chosen, "predicted": account.target, **{f"score_{k}": v for k, v in found.items()}}
+        if deletion_orders is not None:
+            labels = np.asarray(oof["label"])[chosen]
+            for name, scores in found.items():
+                pieces[f"prob_{name}"], pieces[f"correct_{name}"] = _deletion(account, ranking(scores), labels)
+            orders = random_orders(len(chosen), account.tokens.shape[1], deletion_orders, seed=[seed, int(fold)])
+            randoms = [_deletion(account, order, labels) for order in orders]
+            pieces[f"prob_{RANDOM}"] = np.mean([p for p, _ in randoms], axis=0)
+            pieces[f"correct_{RANDOM}"] = np.mean([c for _, c in randoms], axis=0)
+        for key, value in pieces.items():
+            parts.setdefault(key, []).append(value)
+    joined = {key: np.concatenate(values) for key, values in parts.items()}
+    order = np.argsort(joined["rows"], kind="stable")
+    joined = {key: value[order] for key, value in joined.items()}
+
+    def group(prefix: str) -> dict[str, np.ndarray]:
+        return {k[len(prefix):]: v for k, v in joined.items() if k.startswith(prefix)}
+
+    return Accounts(joined["rows"], group("score_"), joined["predicted"], group("prob_"),
+                    {k: v.astype(float) for k, v in group("correct_").items()})
+
+
+def recovery_interval(scores: np.ndarray, motif_tokens: Sequence, correct: np.ndarray, *,
+                      seed: int, resamples: int = BOOTSTRAP) -> dict[str, float]:
+    """Top-1 recovery of the planted moment among correctly classified clips, with a 95% percentile
+    bootstrap interval (clips resampled), and chance (covering tokens / n_tokens)."""
+    hit, chance = recovery_hits(scores, motif_tokens)
+    correct = np.asarray(correct, dtype=bool)
+    hit, chance = hit[correct].astype(float), chance[correct]
+    if not len(hit):
+        return {"clips": 0, "recovery": float("nan"), "low": float("nan"), "high": float("nan"),
+                "chance": float("nan")}
+    rng = np.random.default_rng(seed)
+    means = hit[rng.integers(0, len(hit), size=(resamples, len(hit)))].mean(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return {"clips": int(len(hit)), "recovery": float(hit.mean()), "low": float(low),
+            "high": float(high), "chance": float(chance.mean())}
+
+
+def recovery_table(scores: dict[str, np.ndarray], motif_tokens: Sequence, correct: np.ndarray, *,
+                   seed: int) -> pd.DataFrame:
+    """recovery_interval of each account, one row each."""
+    table = pd.DataFrame({name: recovery_interval(s, motif_tokens, correct, seed=seed)
+                          for name, s in scores.items()}).T
+    table.index.name = "account"
+    return table
+
+
+def kendall_per_clip(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b between two accounts, clip by clip (NaN where one account is constant)."""
+    from scipy.stats import kendalltau
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"Expected two (clips, n_tokens) arrays of one shape, got {a.shape} and {b.shape}.")
+    return np.array([kendalltau(x, y).statistic for x, y in zip(a, b)], dtype=float)
+
+
+def agreement(scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per-clip Kendall's tau of every pair of accounts (columns 'a vs b')."""
+    return pd.DataFrame({f"{a} vs {b}": kendall_per_clip(scores[a], scores[b])
+                         for a, b in combinations(scores, 2)})
+
+
+def curve_areas(curves: np.ndarray) -> np.ndarray:
+    """Area under each clip's deletion curve (clips, n_tokens + 1), the removed share on [0, 1]."""
+    curves = np.asarray(curves, dtype=float)
+    return np.trapezoid(curves, dx=1.0 / (curves.shape[1] - 1), axis=1)
+
+
+def deletion_table(accounts: Accounts) -> pd.DataFrame:
+    """One row per account (and random order): mean area of the probability curves and area of the
+    accuracy curve (lower: the account found what the model uses sooner)."""
+    rows = {name: {"probability_area": float(curve_areas(accounts.deletion_prob[name]).mean()),
+                   "accuracy_area": float(curve_areas(accounts.deletion_correct[name].mean(axis=0)[None])[0])}
+            for name in accounts.deletion_prob}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "order"
+    return table
+
+
+def accuracy_curves(accounts: Accounts) -> pd.DataFrame:
+    """Accuracy after removing k tokens (rows k = 0 .. n_tokens), one column per order."""
+    table = pd.DataFrame({name: c.mean(axis=0) for name, c in accounts.deletion_correct.items()})
+    table.index.name = "tokens removed"
+    return table
+
+
+def paired_less(a: np.ndarray, b: np.ndarray) -> float:
+    """One-sided Wilcoxon signed-rank p-value that the values `a` are lower than their pairs `b`
+    (1.0 when every pair is equal)."""
+    from scipy.stats import wilcoxon
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"Expected two paired 1-D arrays of one length, got {a.shape} and {b.shape}.")
+    if np.allclose(a, b):
+        return 1.0
+    return float(wilcoxon(a, b, alternative="less").pvalue)
