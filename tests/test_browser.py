@@ -9,6 +9,7 @@ instead of the session's smoke run."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from tests.conftest import serving
 
 PAGES = {"intro": "intro.html", "notebook07": "notebooks/07_attention_listening.html",
          "claims": "claims.html"}
+INTERACTIVE = {"notebook05": "notebooks/05_pca.html", "notebook07": "notebooks/07_attention_listening.html"}
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--enable-logging=stderr", "--v=0"]
@@ -136,3 +138,39 @@ def test_page_renders_without_errors(name, chromium, site, server, tmp_path):
     assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
     assert shot.stat().st_size > 20_000, f"{name}: the screenshot looks blank"
     assert not page_errors(taken.stderr, base_url)
+
+
+def page_requests(net_log: Path, base_url: str) -> set[str]:
+    """The URLs of the requests the page itself made (Chromium's net log; the browser's own
+    update and account checks are not the page's)."""
+    origin = base_url.rstrip("/")
+    events = json.loads(net_log.read_text())["events"]
+    return {e["params"]["url"] for e in events
+            if "url" in e.get("params", {}) and e["params"].get("initiator") == origin}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["notebook05", "notebook07", "intro"])
+def test_interactive_figures_render_from_the_books_own_files(name, chromium, server, tmp_path):
+    """plotly figures draw (legend and axes exist only once plotly.js ran) and the page asks
+    nothing of any other host; the intro, whose MathJax comes from a CDN, shows the check bites."""
+    base_url, failures = server
+    failures.clear()
+    url = f"{base_url}/{INTERACTIVE[name] if name in INTERACTIVE else PAGES[name]}"
+    net_log = tmp_path / "net.json"
+    loaded = open_page(chromium, url, "--dump-dom", "--virtual-time-budget=8000", f"--log-net-log={net_log}",
+                       "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                       profile=tmp_path / "profile")
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    outside = sorted(u for u in page_requests(net_log, base_url) if not u.startswith(base_url))
+    if name == "intro":
+        assert any("mathjax" in u for u in outside), "the request check missed the MathJax CDN"
+        return
+    assert not outside, f"{name}: requests outside the book: {outside}"
+    assert not page_errors(loaded.stderr, base_url) and not failures
+    dom = loaded.stdout
+    assert dom.count('class="main-svg"') >= 2, f"{name}: no plotly figure was drawn"
+    if name == "notebook05":
+        assert "gl-container" in dom and dom.count('class="legendtext"') >= 10  # the 3D scene, a genre each
+    else:
+        assert dom.count('class="plotly-graph-div') >= 10 and "occlusion" in dom

@@ -229,8 +229,9 @@ def genre_token_heatmap(table: pd.DataFrame, *, title: str, label: str, fmt: str
 
 
 def attention_example(image: np.ndarray, attention: np.ndarray, config: Config, *, title: str = "",
-                      moment: tuple[float, float] | None = None):
-    """A compact log-mel image with its attention weights as bars under it (the peak in orange)."""
+                      moment: tuple[float, float] | None = None, occlusion: np.ndarray | None = None):
+    """A compact log-mel image with its attention weights as bars under it (the peak in orange)
+    and, when given, each token's occlusion (drop of the predicted genre's probability) as a line."""
     import matplotlib.pyplot as plt
 
     seconds = image.shape[1] * config.hop_length / config.sample_rate
@@ -246,6 +247,13 @@ def attention_example(image: np.ndarray, attention: np.ndarray, config: Config, 
     colours = ["tab:orange" if i == peak else "tab:blue" for i in range(len(windows))]
     bottom.bar(centres, attention, width=0.85 * step, color=colours)
     bottom.axhline(1 / len(windows), color="gray", ls=":", lw=1, label="uniform")
+    if occlusion is not None:
+        right = bottom.twinx()
+        right.plot(centres, occlusion, color="tab:red", marker=".", lw=1)
+        right.axhline(0, color="tab:red", ls=":", lw=0.5)
+        right.set_ylabel("occlusion", color="tab:red", fontsize=8)
+        right.tick_params(axis="y", labelsize=7, colors="tab:red")
+        right.grid(False)
     for ax in (top, bottom):
         if moment is not None:
             ax.axvspan(*moment, fill=False, edgecolor="red", lw=1.5)
