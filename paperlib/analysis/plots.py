@@ -103,7 +103,7 @@ def split_accuracies(table: pd.DataFrame, *, chance: float):
                yerr=[rows["accuracy"] - rows["low"], rows["high"] - rows["accuracy"]], capsize=3)
     ax.axhline(chance, color="gray", ls=":", label="chance")
     ax.set_xticks(np.arange(len(splits)), splits)
-    ax.set(xlabel="split", ylabel="held-out accuracy", ylim=(0, 1), title="Clip statistics under three splits")
+    ax.set(xlabel="split", ylabel="held-out accuracy", ylim=(0, 1), title="Clip statistics under each split")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig

@@ -125,7 +125,8 @@ def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
            "verdict computed from it. This page is generated from the run's `metrics.json` "
            f"(run {facts['run']}, profile {facts['profile']}, dataset {facts['dataset']}). How "
            "often each verdict holds with other seeds: [across seeds](across_seeds.md).", "",
-           verdict_sources(run["manifest"].get("config", {}).get("dataset", "?"), real is not None), "",
+           verdict_sources(run["manifest"].get("config", {}).get("dataset", "?"),
+                           titles.get(RealGtzanResult.step) if real is not None else None), "",
            f"**{sum(total.values())} claims: {total['holds']} hold, {total['does not hold']} do not "
            f"hold, {total['not testable here']} not testable here.**", "",
            "| notebook | claims | holds | does not hold | not testable here |",
@@ -156,15 +157,16 @@ def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def verdict_sources(dataset: str, with_real: bool) -> str:
-    """The claims page's plain statement of where its verdicts come from."""
+def verdict_sources(dataset: str, real_title: str | None) -> str:
+    """The claims page's plain statement of where its verdicts come from (`real_title`: the title
+    of the real-GTZAN notebook, None when the run has none)."""
     own = ("**real GTZAN audio**" if dataset == "gtzan" else
            f"the **{dataset} genres** (invented: a verdict about how real genres relate reflects "
            "the generator's design, not music)")
-    if not with_real:
+    if real_title is None:
         return f"Every verdict here comes from this run's data: {own}."
-    return (f"Every verdict here except notebook {RealGtzanResult.step}'s and the column *real GTZAN "
-            f"statistics* comes from this run's data: {own}. Those come from **real GTZAN**: Kaggle's "
+    return (f"Every verdict here except those of *{md_escape(real_title)}* and of the column *real "
+            f"GTZAN statistics* comes from this run's data: {own}. Those come from **real GTZAN**: Kaggle's "
             "feature table of librosa statistics of its 1000 clips, tested by the same rules (real "
             "clip statistics, not the paper's model); a dash marks a claim the table cannot test.")
 
