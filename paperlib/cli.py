@@ -3,7 +3,8 @@
 `paperlib sweep --seeds N [--set NAME=V1,V2] [--scheduler ADDR]` runs many runs on Dask;
 `paperlib similar FILE... --run RUN_DIR [--whole] [--json]` answers "what is my song like?";
 `paperlib book --run RUN_DIR | --sweep SWEEP_DIR` builds the Jupyter Book and prints its index.html;
-`paperlib fetch gtzan|metadata --dest DIR` downloads and verifies GTZAN or its metadata;
+`paperlib fetch gtzan|metadata|features --dest DIR` downloads and verifies GTZAN, its metadata or
+its feature table;
 `paperlib params --profile NAME` lists every parameter: type, default, the profile's value, help."""
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ def _fetch(args: argparse.Namespace) -> int:
     if args.what == "gtzan":
         folder = download.fetch_gtzan(dest, urls=args.mirror or None)
         print(f"GTZAN is in {folder / 'genres'}")
+    elif args.what == "features":
+        print(download.fetch_features(dest, base_url=args.base_url))
     else:
         for path in download.fetch_metadata(dest, base_url=args.base_url).values():
             print(path)
@@ -212,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "sweep SWEEP_DIR/book)")
     book.set_defaults(func=_book)
     fetch = sub.add_parser(
-        "fetch", help="download and verify GTZAN (genres.tar.gz) or its split/index metadata",
+        "fetch", help="download and verify GTZAN (genres.tar.gz), its split/index metadata or its "
+                      "feature table",
         description="Download with resume and SHA-256 verification; GTZAN is then extracted into "
                     "DIR/genres/. Nothing is fetched again once verified.")
     what = fetch.add_subparsers(dest="what", required=True)
@@ -228,6 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--base-url", metavar="URL",
                       help="a mirror (http(s):// or file://) serving the files by name")
     meta.set_defaults(func=_fetch)
+    features = what.add_parser(
+        "features", help="Kaggle's GTZAN feature table features_30_sec.csv (no audio needed)",
+        description="Librosa statistics of GTZAN's 1000 real clips (1 MB), the data of notebook "
+                    "10; point the `features_url` parameter at DIR (file://...) to use this copy.")
+    features.add_argument("--dest", required=True, metavar="DIR",
+                          help="the folder to hold the file (a relative path is from the project root)")
+    features.add_argument("--base-url", metavar="URL",
+                          help="a mirror (http(s):// or file://) serving features_30_sec.csv")
+    features.set_defaults(func=_fetch)
     params = sub.add_parser(
         "params", help="list every parameter: type, default, a profile's value, help",
         description="Print one row per parameter of a run: its name, type (with its choices or "

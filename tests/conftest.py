@@ -15,8 +15,16 @@ import soundfile as sf
 from paperlib.core import paths
 from paperlib.core.session import configure_environment
 
-# The public GTZAN metadata files, mirrored beside the project (../shared); tests skip without it.
+# The public GTZAN metadata files and feature table, mirrored beside the project (../shared);
+# tests skip without them.
 METADATA = paths.project_root().parent / "shared" / "data" / "gtzan-metadata"
+FEATURES = paths.project_root().parent / "shared" / "data" / "gtzan-features"
+
+
+def mirror_overrides() -> dict[str, str]:
+    """`metadata_url` and `features_url` pointing at the mirrors that exist (never the network)."""
+    return {name: folder.as_uri() for name, folder in (("metadata_url", METADATA), ("features_url", FEATURES))
+            if folder.is_dir()}
 STATUS_AT_START = pytest.StashKey[str | None]()
 
 
@@ -99,7 +107,7 @@ def smoke_run(tmp_path_factory):
         configure_environment()
         patch.setenv("GENRE_SIGNATURES_DATA", str(root / "data"))
         patch.setenv("GENRE_SIGNATURES_RUNS", str(root / "runs"))
-        executed = run_notebooks("smoke", {"run_dir": str(run_dir)}, progress=False)
+        executed = run_notebooks("smoke", {"run_dir": str(run_dir), **mirror_overrides()}, progress=False)
     return run_dir, executed
 
 

@@ -4,16 +4,18 @@ import json
 
 import pytest
 
-from paperlib.core.results import VERDICTS
+from paperlib.analysis.split_baselines import CLASSIFIERS
+from paperlib.core.results import VERDICTS, RealGtzanResult
 from paperlib.core.run_folder import open_existing_run
 from paperlib.data.genres import GENRES
 from paperlib.publish.notebook_runner import NotebookFailed, notebook_names, run_notebooks
+from tests.conftest import mirror_overrides
 
 
 @pytest.mark.slow
 def test_notebooks_run_and_save_their_metrics(smoke_run):
     run_dir, executed = smoke_run
-    assert [p.stem for p in executed] == notebook_names() and len(executed) >= 9
+    assert [p.stem for p in executed] == notebook_names() and RealGtzanResult.step in notebook_names()
     metrics = open_existing_run(run_dir).results()
 
     data = metrics["01_data"]
@@ -108,6 +110,28 @@ def test_explanation_metrics(smoke_run):
     assert set(m.tau_median) == {"attention vs occlusion", "attention vs gradients", "occlusion vs gradients"}
     saved = run.load_arrays("explanations")
     assert saved["score_occlusion"].shape == (120, 10) and saved["deletion_prob_attention"].shape == (120, 11)
+
+
+@pytest.mark.slow
+def test_real_gtzan_statistics_metrics(smoke_run):
+    if len(mirror_overrides()) < 2:
+        pytest.skip("the feature table and metadata mirrors are absent")
+    results = open_existing_run(smoke_run[0]).results()
+    m = results[RealGtzanResult.step]
+    assert m.clips == 1000 and m.statistics == 57 and m.fold_seeds == [42, 43, 44]
+    accuracy = {(b.classifier, b.split): b for b in m.baselines}
+    assert set(accuracy) == {(c, s) for c in CLASSIFIERS for s in ("random", "artist", "fault-filtered")}
+    assert all(0.1 < b.low <= b.accuracy <= b.high < 1 for b in m.baselines)
+    random, artist = accuracy[("logistic regression", "random")], accuracy[("logistic regression", "artist")]
+    assert random.accuracy - artist.accuracy == pytest.approx(m.leakage_drop)
+    assert m.leakage_drop_low > 0.05, "real GTZAN's artist leakage is well over 5 points"
+    assert accuracy[("RBF SVM", "fault-filtered")].clips == 290 and random.clips == 1000
+    assert m.confusion_split == "artist" and set(m.per_genre_recall) == set(GENRES)
+    assert [e.equation for e in m.paper_equations] == [e.equation for e in results["06_equations"].paper_equations]
+    assert m.run_split_accuracy is None and "synthetic" in m.missing["run_split_accuracy"]
+    keyed = {c.key for step in ("04_confusion", "05_pca", "06_equations") for c in results[step].claims if c.key}
+    assert keyed and keyed <= {c.key for c in m.claims}, "every claim the table can test has its real row"
+    assert all(c.verdict in VERDICTS for c in m.claims)
 
 
 @pytest.mark.slow

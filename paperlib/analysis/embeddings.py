@@ -122,3 +122,13 @@ def paper_geometry(distances: np.ndarray, plane: np.ndarray, *,
         disco_pop_rank=neighbour_rank(distances, disco, pop),
         pop_disco_rank=neighbour_rank(distances, pop, disco),
         disco_pop_rank_2d=neighbour_rank(plane, disco, pop))
+
+
+def standardized(values: np.ndarray) -> np.ndarray:
+    """Each column as z-scores over the rows (a constant column: zeros), so that statistics in
+    different units (Hz, dB, beats per minute) weigh alike in distances and genre means."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or len(values) < 2:
+        raise ValueError(f"expected values (rows >= 2, columns), got shape {values.shape}")
+    spread = values.std(axis=0)
+    return (values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)

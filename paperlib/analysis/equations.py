@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import permutations
 
 import numpy as np
@@ -138,3 +139,35 @@ def p_value(observed: float, null: np.ndarray) -> float:
     if null.ndim != 1 or not len(null):
         raise ValueError(f"expected a non-empty 1-d array of null counts, got shape {null.shape}")
     return float((1 + (null >= observed).sum()) / (1 + len(null)))
+
+
+@dataclass(frozen=True)
+class EquationStudy:
+    """Section 3.2.2 on one set of genre embeddings: the genres as `points` of the search space,
+    every equation ranked (`table`), the paper's three (`stated_equation` dicts), the count under
+    the threshold and both null models with their p-values."""
+
+    points: np.ndarray
+    table: pd.DataFrame
+    paper_equations: list[dict[str, object]]
+    observed: int
+    null_random: np.ndarray
+    null_permutation: np.ndarray
+    null_random_p: float
+    null_permutation_p: float
+
+
+def study_equations(embeddings: np.ndarray, clip_points: np.ndarray, labels: np.ndarray, *,
+                    threshold: float, draws: int, seed: int, space: str,
+                    components: int) -> EquationStudy:
+    """The search, the paper's equations and both null models (seeds `seed` and `seed + 1`) for
+    the genre `embeddings`, the means of the clips' `clip_points` by label."""
+    points = to_space(embeddings, space=space, components=components)
+    table = search(points)
+    observed = int((table["error"] < threshold).sum())
+    options = dict(threshold=threshold, draws=draws, space=space, components=components)
+    null_random = random_null_counts(embeddings, seed=seed, **options)
+    null_permutation = permutation_null_counts(clip_points, labels, seed=seed + 1, **options)
+    return EquationStudy(points, table, [stated_equation(points, table, e) for e in PAPER_EQUATIONS],
+                         observed, null_random, null_permutation, p_value(observed, null_random),
+                         p_value(observed, null_permutation))

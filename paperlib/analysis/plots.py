@@ -88,6 +88,27 @@ def fold_accuracies(table: pd.DataFrame, *, chance: float, baselines: dict[str, 
     return fig
 
 
+def split_accuracies(table: pd.DataFrame, *, chance: float):
+    """Accuracy of each classifier (bars) under each split (groups), with its interval (`table`:
+    columns classifier, split, accuracy, low, high) and chance as a line."""
+    import matplotlib.pyplot as plt
+
+    splits, names = list(dict.fromkeys(table["split"])), list(dict.fromkeys(table["classifier"]))
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for k, (name, colour) in enumerate(zip(names, _genre_colours(len(names)))):
+        rows = table[table["classifier"] == name].set_index("split").reindex(splits)
+        x = np.arange(len(splits)) + (k - (len(names) - 1) / 2) * width
+        ax.bar(x, rows["accuracy"], width, color=colour, label=name,
+               yerr=[rows["accuracy"] - rows["low"], rows["high"] - rows["accuracy"]], capsize=3)
+    ax.axhline(chance, color="gray", ls=":", label="chance")
+    ax.set_xticks(np.arange(len(splits)), splits)
+    ax.set(xlabel="split", ylabel="held-out accuracy", ylim=(0, 1), title="Clip statistics under each split")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
 def confusion_heatmap(matrix: np.ndarray, genres: list[str] | tuple[str, ...], *, normalized: bool = False,
                       title: str = ""):
     """A labelled confusion matrix: counts annotated, or row-normalized shares (rows = true genre)."""
@@ -198,7 +219,8 @@ def distance_heatmap(distances: np.ndarray, names: list[str] | tuple[str, ...], 
     return fig
 
 
-def null_counts_histogram(null_counts: dict[str, np.ndarray], observed: float, *, threshold: float):
+def null_counts_histogram(null_counts: dict[str, np.ndarray], observed: float, *, threshold: float,
+                          observed_label: str = "this run"):
     """Null distributions of the number of equations under the threshold, with the observed count."""
     import matplotlib.pyplot as plt
 
@@ -207,7 +229,7 @@ def null_counts_histogram(null_counts: dict[str, np.ndarray], observed: float, *
     bins = np.histogram_bin_edges(values, bins=min(40, max(5, int(np.ptp(values)) + 1)))
     for (name, counts), colour in zip(null_counts.items(), ("tab:blue", "tab:orange", "tab:green")):
         ax.hist(counts, bins=bins, alpha=0.55, color=colour, label=f"{name} ({len(counts)} draws)")
-    ax.axvline(observed, color="red", lw=2, label=f"this run: {observed:g}")
+    ax.axvline(observed, color="red", lw=2, label=f"{observed_label}: {observed:g}")
     ax.set(xlabel=f"equations with error < {threshold:g}", ylabel="draws",
            title="How many equations fall under the threshold by chance")
     ax.legend(fontsize=8)

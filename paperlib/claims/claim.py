@@ -11,13 +11,16 @@ from paperlib.core.results import ClaimRecord, Verdict, verdict_of
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim; `holds` is computed by the caller from measured numbers (None: not testable)."""
+    """One claim; `holds` is computed by the caller from measured numbers (None: not testable).
+    `key` names a claim that another notebook tests too (the real-GTZAN statistics, notebook 10),
+    so that the claims page can put the two verdicts side by side; "" for the others."""
 
     section: str
     claim: str
     paper: str
     this_run: str
     holds: bool | None
+    key: str = ""
 
     @property
     def verdict(self) -> Verdict:

@@ -37,20 +37,31 @@ def beats(comparison: pd.DataFrame, other: str) -> tuple[str, bool | None]:
             bool(accuracy > acc and p < SIGNIFICANCE))
 
 
-def confusion_claims(pairs: pd.DataFrame, scores: pd.DataFrame, comparison: pd.DataFrame) -> list[Claim]:
-    """Section 3.1 and abstract claims from `confusion.confused_pairs`, `confusion.per_genre_scores` and
-    `confusion.compare_classifiers` (reference "attention", rows "mean pooling" and "MFCC statistics")."""
+def genre_confusion_claims(pairs: pd.DataFrame, scores: pd.DataFrame) -> list[Claim]:
+    """Section 3.1's confused and well-recognised genres from `confusion.confused_pairs` and
+    `confusion.per_genre_scores` (of any classifier: the model's, or clip statistics')."""
     ranks = confusion.recall_rank(scores)
     return [
         Claim("3.1", "blues and country are confused", "some confusion (shared roots)",
-              pair_text(pairs, "blues", "country"), confusion.pair_in_top(pairs, "blues", "country", k=TOP_PAIRS)),
+              pair_text(pairs, "blues", "country"), confusion.pair_in_top(pairs, "blues", "country", k=TOP_PAIRS),
+              key="confused:blues-country"),
         Claim("3.1", "hiphop and reggae are confused", "often misclassified",
-              pair_text(pairs, "hiphop", "reggae"), confusion.pair_in_top(pairs, "hiphop", "reggae", k=TOP_PAIRS)),
+              pair_text(pairs, "hiphop", "reggae"), confusion.pair_in_top(pairs, "hiphop", "reggae", k=TOP_PAIRS),
+              key="confused:hiphop-reggae"),
         Claim("3.1", f"classical and jazz are among the {TOP_RECALL} genres with the highest recall",
               "high accuracy",
               f"recall classical {scores.loc['classical', 'recall']:.2f} (rank {ranks['classical']}), "
               f"jazz {scores.loc['jazz', 'recall']:.2f} (rank {ranks['jazz']})",
-              confusion.genres_in_top_recall(scores, ["classical", "jazz"], k=TOP_RECALL)),
+              confusion.genres_in_top_recall(scores, ["classical", "jazz"], k=TOP_RECALL),
+              key="recall:classical-jazz"),
+    ]
+
+
+def confusion_claims(pairs: pd.DataFrame, scores: pd.DataFrame, comparison: pd.DataFrame) -> list[Claim]:
+    """Section 3.1 and abstract claims from `confusion.confused_pairs`, `confusion.per_genre_scores` and
+    `confusion.compare_classifiers` (reference "attention", rows "mean pooling" and "MFCC statistics")."""
+    return [
+        *genre_confusion_claims(pairs, scores),
         Claim("abstract", f"attention beats mean pooling (p < {SIGNIFICANCE:g})", "enhances classification accuracy",
               *beats(comparison, "mean pooling")),
         Claim("abstract", f"attention beats MFCC statistics (p < {SIGNIFICANCE:g})",

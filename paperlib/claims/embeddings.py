@@ -36,16 +36,19 @@ def pca_claims(*, farthest_two: Sequence[str], farthest_two_2d: Sequence[str], d
     """
     return [
         Claim("3.2.1", "classical and jazz are far from the rest", "classical, jazz far from the other clusters",
-              f"two farthest on average: {', '.join(farthest_two)}", far_from_rest(farthest_two)),
+              f"two farthest on average: {', '.join(farthest_two)}", far_from_rest(farthest_two),
+              key="far:classical-jazz"),
         Claim("3.2.1", "classical and jazz are far from the rest (2D PCA plane)", "read off the 2D plot",
-              f"two farthest on average: {', '.join(farthest_two_2d)}", far_from_rest(farthest_two_2d)),
+              f"two farthest on average: {', '.join(farthest_two_2d)}", far_from_rest(farthest_two_2d),
+              key="far:classical-jazz:2d"),
         Claim("3.2.1", "disco and pop are close", "disco and pop closely clustered",
               f"pop is disco's neighbour no. {disco_pop_rank}, disco is pop's no. {pop_disco_rank}",
-              close(disco_pop_rank, pop_disco_rank)),
+              close(disco_pop_rank, pop_disco_rank), key="close:disco-pop"),
         Claim("3.2.1", "disco and pop are close (2D PCA plane)", "read off the 2D plot",
-              f"pop is disco's neighbour no. {disco_pop_rank_2d}", close(disco_pop_rank_2d)),
+              f"pop is disco's neighbour no. {disco_pop_rank_2d}", close(disco_pop_rank_2d),
+              key="close:disco-pop:2d"),
         Claim("3.2.1", "rock, disco and hiphop lie along similar axes (3D)", "might share rhythmic components",
-              "PC coordinates listed above; 'similar axes' has no test", None),
+              "PC coordinates listed above; 'similar axes' has no test", None, key="axes:rock-disco-hiphop"),
     ]
 
 

@@ -38,7 +38,7 @@ def _neighbour_claim(kind: str, genre: str, expected: tuple[str, ...], rows: np.
                      names: Sequence[str]) -> Claim:
     found = genres_of(rows, genre, names=names)
     return Claim("3.3", f"{genre}: {kind} are {' and '.join(expected)}", ", ".join(expected),
-                 ", ".join(sorted(found)), found == set(expected))
+                 ", ".join(sorted(found)), found == set(expected), key=f"{kind}:{genre}")
 
 
 def equation_claims(*, paper_equations: Sequence[Mapping[str, object]], threshold: float, observed: int,
@@ -55,17 +55,18 @@ def equation_claims(*, paper_equations: Sequence[Mapping[str, object]], threshol
     equations = [
         Claim("3.2.2", info["equation"], "holds up to a threshold error",
               f"nearest D: {info['nearest_d']}; error {info['error']:.3f} (threshold {threshold}), rank {info['rank']}",
-              equation_holds(info, threshold))
+              equation_holds(info, threshold), key=f"equation:{info['equation']}")
         for info in paper_equations
     ]
     nulls = [
         Claim("3.2.2", "the equations are more than chance, random-embedding null (this companion's check)", "-",
               f"{observed} under {threshold} vs {np.mean(null_random):.1f} for random embeddings "
               f"(p = {null_random_p:.3f}); permuted labels {np.mean(null_permutation):.1f} "
-              f"(p = {null_permutation_p:.3f})", beats_null(null_random_p)),
+              f"(p = {null_permutation_p:.3f})", beats_null(null_random_p), key="equations:random-null"),
         Claim("3.2.2", "the equations are more than chance, label-permutation null (this companion's check)", "-",
               f"{observed} under {threshold} vs {np.mean(null_permutation):.1f} with permuted labels "
-              f"(p = {null_permutation_p:.3f})", beats_null(null_permutation_p)),
+              f"(p = {null_permutation_p:.3f})", beats_null(null_permutation_p),
+              key="equations:permutation-null"),
     ]
     neighbours = [_neighbour_claim("nearest", g, expected, near, names) for g, expected in PAPER_NEAREST.items()]
     neighbours += [_neighbour_claim("farthest", g, expected, far, names) for g, expected in PAPER_FARTHEST.items()]

@@ -35,8 +35,9 @@ EQUATION_SPACES: tuple[str, ...] = get_args(EquationSpace)
 # Parameters that change how fast or where a run goes, never what it computes.
 RUNTIME_KEYS = frozenset({"profile", "workers", "run_dir"})
 # Where the data and metadata come from, not what they are: the dataset fingerprint decides the
-# audio, and the metadata files are checked against pinned SHA-256 sums whatever their URL.
-LOCATION_KEYS = frozenset({"data_dir", "metadata_url"})
+# audio, and the metadata files and the feature table are checked against pinned SHA-256 sums
+# whatever their URL.
+LOCATION_KEYS = frozenset({"data_dir", "metadata_url", "features_url"})
 REMOVED_KEYS = frozenset({"verbose"})  # parameters of older versions, found in old manifests
 
 
@@ -88,6 +89,8 @@ class Config(BaseModel):
     split: Split = _p("random", "random (the paper's folds), artist (GTZAN: each artist in one fold) or "
                                 "fault-filtered (GTZAN: Kereliuk et al.'s lists, folds unused)")
     metadata_url: str | None = _p(None, "base URL of a GTZAN metadata mirror (default: the pinned URLs)")
+    features_url: str | None = _p(None, "base URL of a mirror of GTZAN's feature table "
+                                        "features_30_sec.csv (default: the pinned URLs)")
     epochs: int = _p(50, "training epochs per fold at most (early stopping may end sooner)", ge=1)
     batch_size: int = _p(16, "clips per training batch", ge=1)
     learning_rate: float = _p(3e-3, "Adam's learning rate", gt=0)

@@ -38,6 +38,7 @@ class ClaimRecord(Record):
     paper: str
     this_run: str
     holds: bool | None
+    key: str = ""  # the same claim in another notebook has the same key ("": none)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -230,9 +231,48 @@ class ExplanationsResult(StepResult):
     occlusion_vs_attention_p: float  # one-sided: occlusion's areas lower than attention's
 
 
+class BaselineAccuracy(Record):
+    """A clip-statistics classifier under one split of the real GTZAN feature table."""
+
+    classifier: str
+    split: str
+    clips: int  # held out
+    accuracy: float  # mean over the fold seeds
+    low: float  # 95% interval, resampling artists (clips without the artist index)
+    high: float
+    by_fold_seed: list[float]  # the accuracy of each fold seed
+
+
+class RealGtzanResult(StepResult):
+    """Notebook 10: the paper's claims about real genres on Kaggle's GTZAN feature table (real
+    GTZAN clip statistics, not the paper's model); None everywhere the table could not be had."""
+
+    step: ClassVar[str] = "10_real_gtzan_statistics"
+    clips: int | None
+    statistics: int | None
+    fold_seeds: list[int]
+    baselines: list[BaselineAccuracy]
+    leakage_drop: float | None  # logistic regression: random minus artist-grouped folds
+    leakage_drop_low: float | None
+    leakage_drop_high: float | None
+    confusion_split: str | None
+    per_genre_recall: dict[str, float] | None
+    top_confused_pairs: list[tuple[str, str, int]] | None
+    explained_variance_2d: list[float] | None
+    explained_variance_3d: list[float] | None
+    farthest_two: list[str] | None
+    nearest_genres: dict[str, list[str]] | None
+    farthest_genres: dict[str, list[str]] | None
+    paper_equations: list[PaperEquation] | None
+    n_equations_under_threshold: int | None
+    null_random_p: float | None
+    null_permutation_p: float | None
+    run_split_accuracy: dict[str, float] | None  # dataset gtzan: the model and the statistics, same folds
+
+
 RESULTS: dict[str, type[StepResult]] = {cls.step: cls for cls in (
     DataResult, ModelResult, TrainingResult, ConfusionResult, PcaResult, EquationsResult,
-    AttentionResult, RecommendationResult, ExplanationsResult)}
+    AttentionResult, RecommendationResult, ExplanationsResult, RealGtzanResult)}
 
 
 def read_result(step: str, stored: Any, *, where: str) -> StepResult:

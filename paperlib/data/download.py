@@ -1,4 +1,4 @@
-"""Downloading GTZAN and its metadata: mirrors tried in order, resumable `.part` files, SHA-256
+"""Downloading GTZAN, its metadata and its feature table: mirrors tried in order, resumable `.part` files, SHA-256
 verification, and a tar extraction that refuses members escaping the destination.
 
 Every download goes to `<dest>.part` (resumed with an HTTP Range request when one is there), is
@@ -56,6 +56,17 @@ METADATA_COPIES: dict[str, tuple[str, ...]] = {
                                                  "test_filtered.txt")
 }
 """Identical pinned copies, tried after the METADATA URL."""
+
+FEATURES_FILE = "features_30_sec.csv"
+FEATURES_URLS = (
+    f"{_RAW}/WASN-Data/MLDeploy/17ebc5e0de1aff13674648ad82ff6b7e0683d5bf/data/features_30_sec_original.csv",
+    # the same bytes as a Git LFS object: its media URL
+    "https://media.githubusercontent.com/media/Jyve00/MIR/b7bf2a77e49245f352b062a12ad1bad520580bb9"
+    "/Data/features_30_sec.csv",
+)
+FEATURES_SHA256 = "3fb2e38c281764076c7c1ec79f9e73956a913cffaa38e44cfb94282291e72cfa"
+FEATURES_SIZE = 1_108_271
+"""Kaggle's GTZAN feature table (librosa statistics of the 1000 clips): pinned copies, SHA-256, bytes."""
 
 
 class DownloadError(RuntimeError):
@@ -284,17 +295,32 @@ def fetch_gtzan(dest_dir: Path, *, urls: Iterable[str] | None = None, sha256: st
     return dest_dir
 
 
+def _mirror(base_url: str | None) -> str | None:
+    """A mirror's base URL, checked (http(s):// or file://) and ending with "/"."""
+    if base_url is None:
+        return None
+    if not re.match(r"^(https?|file)://", base_url):
+        raise ValueError(f"base_url must start with http://, https:// or file://, got {base_url!r}.")
+    return base_url if base_url.endswith("/") else base_url + "/"
+
+
 def fetch_metadata(dest_dir: Path, *, base_url: str | None = None, progress: bool = False,
                    timeout: float = TIMEOUT) -> dict[str, Path]:
     """Download and verify the four METADATA files into `dest_dir`; `base_url` (http(s):// or
     file://) replaces their host, each file fetched from `base_url + name`."""
-    dest_dir = Path(dest_dir)
-    if base_url is not None:
-        if not re.match(r"^(https?|file)://", base_url):
-            raise ValueError(f"base_url must start with http://, https:// or file://, got {base_url!r}.")
-        base_url = base_url if base_url.endswith("/") else base_url + "/"
+    dest_dir, base_url = Path(dest_dir), _mirror(base_url)
     out = {}
     for name, (url, sha) in METADATA.items():
         urls = [base_url + name] if base_url else [url, *METADATA_COPIES.get(name, ())]
         out[name] = download(urls, dest_dir / name, sha256=sha, progress=progress, timeout=timeout)
     return out
+
+
+def fetch_features(dest_dir: Path, *, base_url: str | None = None, progress: bool = False,
+                   timeout: float = TIMEOUT) -> Path:
+    """Download and verify GTZAN's feature table (`FEATURES_FILE`) into `dest_dir`; `base_url`
+    (http(s):// or file://) replaces the pinned URLs, the file fetched from `base_url + FEATURES_FILE`."""
+    base_url = _mirror(base_url)
+    urls = [base_url + FEATURES_FILE] if base_url else list(FEATURES_URLS)
+    return download(urls, Path(dest_dir) / FEATURES_FILE, sha256=FEATURES_SHA256, size=FEATURES_SIZE,
+                    progress=progress, timeout=timeout)

@@ -12,6 +12,7 @@ from paperlib.core import paths
 from paperlib.core.config import Config
 from paperlib.data.download import fetch_metadata
 from paperlib.data.gtzan_splits import (
+    UNUSED,
     artist_folds,
     filtered_assignment,
     read_artist_index,
@@ -30,6 +31,7 @@ SPLIT_NOTES = {
 # Markers in a clip-fold array besides the folds 0..k-1 (the published fault-filtered split):
 VALIDATION = -2  # the fixed early-stopping set of every model; never held out
 TRAIN_ONLY = -3  # always trained on, never held out
+LEFT_OUT = -4  # in none of the fault-filtered lists (a faulty clip): never trained on nor held out
 
 
 def assign_folds(labels: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
@@ -72,16 +74,21 @@ def held_out_rows(clip_folds: np.ndarray) -> np.ndarray:
     return np.asarray(clip_folds) >= 0
 
 
+def filtered_folds(track_ids: list[str], lists: pd.Series) -> np.ndarray:
+    """The fault-filtered lists as a clip-fold array: test = fold 0, valid = VALIDATION, train =
+    TRAIN_ONLY, a clip in no list LEFT_OUT (step 01 keeps the listed clips only)."""
+    code = {"test": 0, "valid": VALIDATION, "train": TRAIN_ONLY, UNUSED: LEFT_OUT}
+    return np.array([code[r] for r in filtered_assignment(track_ids, lists)], dtype=int)
+
+
 def fold_assignment(tracks: pd.DataFrame, config: Config) -> np.ndarray:
     """Each clip's fold (`tracks`: a run's track table, row i = clip i): stratified random folds,
     (GTZAN) folds that keep each artist in one, or the published fault-filtered lists: test = fold
     0, valid = VALIDATION, train = TRAIN_ONLY."""
     if config.split == "random":
         return assign_folds(tracks["label"].to_numpy(), folds=config.folds, seed=config.seed)
-    if config.split == "fault-filtered":
-        roles = filtered_assignment(tracks["track_id"].tolist(), fault_filtered_lists(config))
-        code = {"test": 0, "valid": VALIDATION, "train": TRAIN_ONLY}  # 01 kept listed clips only
-        return np.array([code[r] for r in roles])
+    if config.split == "fault-filtered":  # 01 kept the listed clips only
+        return filtered_folds(tracks["track_id"].tolist(), fault_filtered_lists(config))
     artists = read_artist_index(gtzan_metadata(config)["GTZANindex.txt"])
     return artist_folds(tracks["track_id"].tolist(), tracks["label"].to_numpy(), artists,
                         folds=config.folds, seed=config.seed)

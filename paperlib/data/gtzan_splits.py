@@ -26,7 +26,7 @@ UNKNOWN_ARTIST = "unknown:"  # prefix of the artist given to an entry without on
 _AUDIO_SUFFIXES = (".wav", ".au", ".mp3", ".flac")
 
 
-def _track_id(entry: str) -> str:
+def track_id_of(entry: str) -> str:
     """"jazz/jazz.00054.wav" -> "jazz.00054" (folder and audio extension dropped)."""
     name = entry.strip().replace("\\", "/").rsplit("/", 1)[-1]
     for suffix in _AUDIO_SUFFIXES:
@@ -56,7 +56,7 @@ def read_artist_index(path: str | Path) -> pd.DataFrame:
         if len(fields) > 3:
             raise ValueError(f"{path}:{number}: expected at most 3 ':::' fields, got {len(fields)}")
         fields += [""] * (3 - len(fields))
-        track_id, artist, title = _track_id(fields[0]), " ".join(fields[1].split()), fields[2]
+        track_id, artist, title = track_id_of(fields[0]), " ".join(fields[1].split()), fields[2]
         if not track_id:
             raise ValueError(f"{path}:{number}: entry without a file name: {raw!r}")
         rows.append((track_id, artist or f"{UNKNOWN_ARTIST}{track_id}", title))
@@ -83,7 +83,7 @@ def read_filtered_split(folder: str | Path) -> pd.Series:
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            track_id = _track_id(line)
+            track_id = track_id_of(line)
             if track_id in seen:
                 raise ValueError(
                     f"track {track_id} is listed in both {seen[track_id]}_filtered.txt and "
@@ -107,6 +107,21 @@ def _artist_lookup(artists: pd.DataFrame | pd.Series | Mapping[str, str]) -> Map
     return artists
 
 
+def artist_groups(track_ids: Sequence[str],
+                  artists: pd.DataFrame | pd.Series | Mapping[str, str]) -> np.ndarray:
+    """Each track's artist as a group key (case and repeated spaces ignored: the index spells one
+    band both "Rage Against The Machine" and "... the Machine"); ValueError for a track without one."""
+    track_ids = [str(t) for t in track_ids]
+    lookup = _artist_lookup(artists)
+    missing = [t for t in track_ids if not lookup.get(t)]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} of {len(track_ids)} tracks have no artist in the index "
+            f"(e.g. {missing[:5]}); artist folds need an artist for every track"
+        )
+    return np.array([" ".join(lookup[t].split()).casefold() for t in track_ids])
+
+
 def artist_folds(track_ids: Sequence[str], labels: np.ndarray,
                  artists: pd.DataFrame | pd.Series | Mapping[str, str], *, folds: int,
                  seed: int) -> np.ndarray:
@@ -126,15 +141,7 @@ def artist_folds(track_ids: Sequence[str], labels: np.ndarray,
         )
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
-    lookup = _artist_lookup(artists)
-    missing = [t for t in track_ids if not lookup.get(t)]
-    if missing:
-        raise ValueError(
-            f"{len(missing)} of {len(track_ids)} tracks have no artist in the index "
-            f"(e.g. {missing[:5]}); artist folds need an artist for every track"
-        )
-    # casefold: the index spells one band both "Rage Against The Machine" and "... the Machine"
-    groups = np.array([" ".join(lookup[t].split()).casefold() for t in track_ids])
+    groups = artist_groups(track_ids, artists)
     n_groups = len(np.unique(groups))
     if n_groups < folds:
         raise ValueError(

@@ -2,7 +2,7 @@
 from its metrics, and the static pages of `book/`, built to HTML offline (notebooks not executed).
 
 `build_book(run_dir)` copies `book/` into a build folder (`book/_generated/` by default), adds the
-run's eight executed notebooks (each with a provenance cell on top), `claims.md`, `splits.md`
+run's executed notebooks (each with a provenance cell on top), `claims.md`, `splits.md`
 (random vs artist-grouped folds, `splits_page`) and `across_seeds.md` (a sweep's verdicts,
 `across_seeds_page`), writes the
 run's provenance into the introduction, runs `jupyter-book build` and returns the `index.html`.
@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from paperlib.core import paths
-from paperlib.core.results import VERDICTS, ClaimRecord
+from paperlib.claims.real_gtzan import paired_claim
+from paperlib.core.results import VERDICTS, ClaimRecord, RealGtzanResult
 from paperlib.core.run_folder import read_json_file
 from paperlib.core.sweep_record import SweepFolder
 from paperlib.publish import across_seeds_page
@@ -118,11 +119,14 @@ def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
     counts = {n: count_verdicts(c) for n, c in per_step.items()}
     total = sum(counts.values(), Counter({v: 0 for v in VERDICTS}))
     facts = provenance_facts(run)
+    real = run["results"].get(RealGtzanResult.step)
     out = ["# Paper vs this run", "",
            "Every claim of the paper that the notebooks test, with what this run measured and the "
            "verdict computed from it. This page is generated from the run's `metrics.json` "
            f"(run {facts['run']}, profile {facts['profile']}, dataset {facts['dataset']}). How "
            "often each verdict holds with other seeds: [across seeds](across_seeds.md).", "",
+           verdict_sources(run["manifest"].get("config", {}).get("dataset", "?"),
+                           titles.get(RealGtzanResult.step) if real is not None else None), "",
            f"**{sum(total.values())} claims: {total['holds']} hold, {total['does not hold']} do not "
            f"hold, {total['not testable here']} not testable here.**", "",
            "| notebook | claims | holds | does not hold | not testable here |",
@@ -140,11 +144,31 @@ def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
         if not claims:
             out.append("This notebook recorded no claims.")
             continue
-        out += ["| section | claim | paper | this run | verdict |", "|---|---|---|---|---|"]
+        paired = name != RealGtzanResult.step and any(c.key for c in claims) and real is not None
+        out += ["| section | claim | paper | this run | verdict |" + (" real GTZAN statistics |" if paired else ""),
+                "|---|---|---|---|---|" + ("---|" if paired else "")]
         for claim in claims:
             cells = [claim.section, claim.claim, claim.paper, claim.this_run]
-            out.append("| " + " | ".join(md_escape(x) for x in cells) + f" | **{claim.verdict}** |")
+            row = "| " + " | ".join(md_escape(x) for x in cells) + f" | **{claim.verdict}** |"
+            if paired:
+                measured, verdict = paired_claim(real, claim.key)
+                row += f" {md_escape(measured)}: **{verdict}** |" if verdict else " — |"
+            out.append(row)
     return "\n".join(out) + "\n"
+
+
+def verdict_sources(dataset: str, real_title: str | None) -> str:
+    """The claims page's plain statement of where its verdicts come from (`real_title`: the title
+    of the real-GTZAN notebook, None when the run has none)."""
+    own = ("**real GTZAN audio**" if dataset == "gtzan" else
+           f"the **{dataset} genres** (invented: a verdict about how real genres relate reflects "
+           "the generator's design, not music)")
+    if real_title is None:
+        return f"Every verdict here comes from this run's data: {own}."
+    return (f"Every verdict here except those of *{md_escape(real_title)}* and of the column *real "
+            f"GTZAN statistics* comes from this run's data: {own}. Those come from **real GTZAN**: Kaggle's "
+            "feature table of librosa statistics of its 1000 clips, tested by the same rules (real "
+            "clip statistics, not the paper's model); a dash marks a claim the table cannot test.")
 
 
 def intro_provenance(run: dict[str, Any]) -> str:
