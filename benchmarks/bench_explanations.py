@@ -6,8 +6,8 @@ times the whole of `out_of_fold_accounts` (fold models loaded, token embeddings,
 gradients, deletion curves of three accounts and 20 random orders) over every held-out clip, and
 reports how far the gradients' sum strays from the probability change they should add up to
 (integrated gradients' completeness). One row without gradients (occlusion and deletion only), and
-the gradient call itself eager (tape) against compiled (tf.function), per batch of 64 clips.
-Prints a table; asserts nothing.
+the gradient call itself eager (tape) against compiled (tf.function), per batch of 64 clips (on the
+TensorFlow backend). Without a trained run it says so and exits 0. Prints a table; asserts nothing.
 """
 
 from __future__ import annotations
@@ -36,8 +36,15 @@ def main() -> None:
     from paperlib.model.cross_validation import load_oof
     from paperlib.model.network import load_model
 
-    prepared = load_prepared(config)
-    oof = load_oof(prepared.run)
+    from paperlib.core.run_folder import RunFolderError
+
+    try:
+        prepared = load_prepared(config)
+        oof = load_oof(prepared.run)
+    except (RunFolderError, FileNotFoundError) as exc:
+        print(f"bench_explanations: skipped, it needs a trained {args.profile} run ({exc}); run "
+              f"`make reproduce PROFILE={args.profile}` (or `paperlib train --profile {args.profile}`) first.")
+        return
     rows = np.flatnonzero(held_out_rows(oof["fold"]))
     out = []
     for steps in [None, *args.steps]:
@@ -57,6 +64,11 @@ def main() -> None:
         out.append(("accounts, gradients " + (f"{steps} steps" if steps else "off"), seconds, stray,
                     len(accounts.rows)))
 
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        print_table(out, prepared.run.path.name, len(rows))
+        return
     import tensorflow as tf
 
     model = load_model(prepared.run.path_of("model", pooling="attention", fold=int(oof["fold"][rows[0]])))
@@ -77,12 +89,16 @@ def main() -> None:
             call(tokens, targets)
         out.append((name, (time.perf_counter() - started) / 3, float("nan"), len(tokens)))
 
-    print(f"# explanations on run {prepared.run.path.name} ({len(rows)} held-out clips), "
+    print_table(out, prepared.run.path.name, len(rows))
+
+
+def print_table(rows: list[tuple[str, float, float, int]], run: str, clips: int) -> None:
+    print(f"# explanations on run {run} ({clips} held-out clips), "
           f"{platform.processor() or platform.machine()}, {platform.python_version()}")
     print("| what | seconds | completeness error (mean abs) | clips |")
     print("|---|---|---|---|")
-    for name, seconds, stray, clips in out:
-        print(f"| {name} | {seconds:.1f} | {'' if np.isnan(stray) else f'{stray:.4f}'} | {clips} |")
+    for name, seconds, stray, n in rows:
+        print(f"| {name} | {seconds:.2f} | {'' if np.isnan(stray) else f'{stray:.4f}'} | {n} |")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from paperlib.core.config import make_config
-from paperlib.model.attribution import TokenAttribution, input_gradients, neutral_tokens
+from paperlib.model.attribution import TokenAttribution, gradient_function, neutral_tokens
 from paperlib.model.network import build_model, token_cnn_and_head
 
 N_TOKENS, MELS, FRAMES, LOOKED_AT = 6, 4, 3, 3
@@ -96,7 +96,7 @@ def test_gradients_agree_with_finite_differences():
     cnn, head, model = token_three_model()
     point = np.random.default_rng(5).random((2, N_TOKENS, MELS, FRAMES), dtype=np.float32)
     targets = np.array([0, 2])
-    grad = input_gradients(model, point, targets)
+    grad = gradient_function(model)(point, targets)
     eps = 1e-2
     for index in [(0, LOOKED_AT, 1, 2), (1, LOOKED_AT, 3, 0), (1, 0, 0, 0)]:
         up, down = point.copy(), point.copy()
@@ -106,3 +106,12 @@ def test_gradients_agree_with_finite_differences():
         numeric = (model.predict(up, verbose=0)[row, targets[row]]
                    - model.predict(down, verbose=0)[row, targets[row]]) / (2 * eps)
         assert grad[index] == pytest.approx(numeric, abs=1e-3)
+
+
+def test_several_orders_at_once_give_each_order_its_own_curve(looked_at):
+    rng = np.random.default_rng(2)
+    orders = np.argsort(rng.random((3, 8, N_TOKENS)), axis=2)
+    together = looked_at.deletion(orders)
+    assert together.shape == (3, 8, N_TOKENS + 1, 3)
+    for k in range(3):
+        np.testing.assert_allclose(together[k], looked_at.deletion(orders[k]), atol=1e-6)

@@ -120,6 +120,29 @@ def test_verified_archive_is_not_downloaded_again(tmp_path, archive, server):
     assert len(server[1].ranges) == requests
 
 
+def test_a_download_waits_for_another_process_and_takes_its_file(tmp_path, archive, server):
+    """Sweep members on one machine share the cache: while another process holds the file's lock
+    a download waits, then finds the file placed and verified and fetches nothing."""
+    import fcntl
+    import threading
+
+    url, data = archive
+    dest = tmp_path / "shared" / "genres.tar.gz"
+    dest.parent.mkdir()
+    got = []
+    with open(dest.with_name(dest.name + ".lock"), "a") as lock:  # the other process
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waiting = threading.Thread(target=lambda: got.append(
+            dl.download([url], dest, sha256=_sha(data), progress=False, timeout=5)))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive() and not server[1].ranges, "the download did not wait for the lock"
+        dest.write_bytes(data)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    waiting.join(timeout=30)
+    assert got == [dest] and not server[1].ranges
+
+
 def test_corrupted_archive_fails_its_checksum_and_is_kept_aside(tmp_path, archive):
     url, data = archive
     dest = tmp_path / "genres.tar.gz"

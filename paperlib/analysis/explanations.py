@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis.attention import recovery_hits
+from paperlib.analysis.split_baselines import group_bootstrap
 from paperlib.core.run_folder import RunFolder
 from paperlib.model.attribution import TokenAttribution
 from paperlib.model.network import load_model
@@ -22,7 +23,6 @@ ACCOUNTS = ("attention", "occlusion", "gradients")
 RANDOM = "random order"
 GRADIENT_STEPS = 8  # integrated gradients: points of the midpoint rule
 RANDOM_ORDERS = 20  # random token orders per clip, averaged into the random deletion curve
-BOOTSTRAP = 2000
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,10 @@ class Accounts:
         out.update({f"deletion_correct_{k}": v for k, v in self.deletion_correct.items()})
         return out
 
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "Accounts":
-        def group(prefix: str) -> dict[str, np.ndarray]:
-            return {k[len(prefix):]: np.asarray(v) for k, v in arrays.items() if k.startswith(prefix)}
 
-        return cls(np.asarray(arrays["rows"]), group("score_"), np.asarray(arrays["predicted"]),
-                   group("deletion_prob_"), group("deletion_correct_"))
+def _named(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays whose key starts with `prefix`, keyed by the rest of their key."""
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
 def ranking(scores: np.ndarray) -> np.ndarray:
@@ -66,9 +63,12 @@ def random_orders(clips: int, n_tokens: int, orders: int, seed: int | list[int])
 
 
 def _deletion(account: TokenAttribution, order: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The predicted genre's probability and the prediction's correctness along the deletion curve
+    of `order` (clips, n_tokens), or of several orders at once ((orders, clips, n_tokens): one
+    model call; the results then have the orders first)."""
     probs = account.deletion(order)
-    target = np.take_along_axis(probs, account.target[:, None, None], axis=2)[..., 0]
-    return target, probs.argmax(axis=2) == labels[:, None]
+    target = np.take_along_axis(probs, account.target[..., None, None], axis=-1)[..., 0]
+    return target, probs.argmax(axis=-1) == labels[..., None]
 
 
 def out_of_fold_accounts(run: RunFolder, tokens_of: Callable[[np.ndarray], np.ndarray],
@@ -98,24 +98,20 @@ def out_of_fold_accounts(run: RunFolder, tokens_of: Callable[[np.ndarray], np.nd
             for name, scores in found.items():
                 pieces[f"prob_{name}"], pieces[f"correct_{name}"] = _deletion(account, ranking(scores), labels)
             orders = random_orders(len(chosen), account.tokens.shape[1], deletion_orders, seed=[seed, int(fold)])
-            randoms = [_deletion(account, order, labels) for order in orders]
-            pieces[f"prob_{RANDOM}"] = np.mean([p for p, _ in randoms], axis=0)
-            pieces[f"correct_{RANDOM}"] = np.mean([c for _, c in randoms], axis=0)
+            prob, right = _deletion(account, orders, labels)
+            pieces[f"prob_{RANDOM}"], pieces[f"correct_{RANDOM}"] = prob.mean(axis=0), right.mean(axis=0)
         for key, value in pieces.items():
             parts.setdefault(key, []).append(value)
     joined = {key: np.concatenate(values) for key, values in parts.items()}
     order = np.argsort(joined["rows"], kind="stable")
     joined = {key: value[order] for key, value in joined.items()}
 
-    def group(prefix: str) -> dict[str, np.ndarray]:
-        return {k[len(prefix):]: v for k, v in joined.items() if k.startswith(prefix)}
-
-    return Accounts(joined["rows"], group("score_"), joined["predicted"], group("prob_"),
-                    {k: v.astype(float) for k, v in group("correct_").items()})
+    return Accounts(joined["rows"], _named(joined, "score_"), joined["predicted"], _named(joined, "prob_"),
+                    {k: v.astype(float) for k, v in _named(joined, "correct_").items()})
 
 
 def recovery_interval(scores: np.ndarray, motif_tokens: Sequence, correct: np.ndarray, *,
-                      seed: int, resamples: int = BOOTSTRAP) -> dict[str, float]:
+                      seed: int) -> dict[str, float]:
     """Top-1 recovery of the planted moment among correctly classified clips, with a 95% percentile
     bootstrap interval (clips resampled), and chance (covering tokens / n_tokens)."""
     hit, chance = recovery_hits(scores, motif_tokens)
@@ -124,9 +120,7 @@ def recovery_interval(scores: np.ndarray, motif_tokens: Sequence, correct: np.nd
     if not len(hit):
         return {"clips": 0, "recovery": float("nan"), "low": float("nan"), "high": float("nan"),
                 "chance": float("nan")}
-    rng = np.random.default_rng(seed)
-    means = hit[rng.integers(0, len(hit), size=(resamples, len(hit)))].mean(axis=1)
-    low, high = np.quantile(means, [0.025, 0.975])
+    low, high = group_bootstrap(hit, np.arange(len(hit)), seed=seed)
     return {"clips": int(len(hit)), "recovery": float(hit.mean()), "low": float(low),
             "high": float(high), "chance": float(chance.mean())}
 

@@ -25,8 +25,8 @@ def faithfulness_claim(areas: pd.DataFrame, attention_vs_random_p: float,
     """`areas`: `analysis.explanations.deletion_table` (probability_area per order)."""
     area = areas["probability_area"]
     this_run = (f"deletion area {area['attention']:.3f} (attention) vs {area[RANDOM]:.3f} (random order), "
-                f"p = {attention_vs_random_p:.2g}; occlusion {area['occlusion']:.3f}, lower than "
-                f"attention's: p = {occlusion_vs_attention_p:.2g}")
+                f"p = {attention_vs_random_p:.2g}; occlusion {area['occlusion']:.3f} (is it lower than "
+                f"attention's? p = {occlusion_vs_attention_p:.2g})")
     return Claim("3.4", "the attention weights point at what the model uses",
                  "attention weights read as the explanation (judged by listening)", this_run,
                  faithful(attention_vs_random_p, occlusion_vs_attention_p))

@@ -76,7 +76,8 @@ def model_claim(comparison: pd.DataFrame | None, *, split: str, reason: str = ""
     verdicts = {name: beats(comparison, name) for name in CLASSIFIERS}
     return Claim("abstract", text, "enhances classification accuracy",
                  f"{split} split; " + "; ".join(f"vs {name}: {said}" for name, (said, _) in verdicts.items()),
-                 all(holds for _, holds in verdicts.values()))
+                 None if any(holds is None for _, holds in verdicts.values())
+                 else all(holds for _, holds in verdicts.values()))
 
 
 def real_claims(splits: ClipStatisticsSplits, confusion: GenreConfusion, geometry: StatisticsGeometry,

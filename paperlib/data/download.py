@@ -9,6 +9,7 @@ verified, and only then renamed to `<dest>`; a file failing its checksum is move
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import http.client
 import os
@@ -18,8 +19,9 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 CHUNK = 1 << 20
 TIMEOUT = 60.0
@@ -173,13 +175,30 @@ def download(urls: Iterable[str], dest: Path, *, sha256: str, size: int | None =
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}.")
     dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _only_one_process(dest):  # sweep members on one machine share the cache
+        return _download_here(urls, dest, sha256=sha256, size=size, progress=progress, timeout=timeout)
+
+
+@contextmanager
+def _only_one_process(dest: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<dest>.lock` (others wait, then find `dest` verified)."""
+    with open(_sibling(dest, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _download_here(urls: list[str], dest: Path, *, sha256: str, size: int | None, progress: bool,
+                   timeout: float) -> Path:
     if dest.exists():
         actual = sha256_of(dest)
         if actual == sha256:
             return dest
         raise DownloadError(f"{dest} exists but its SHA-256 is {actual}, expected {sha256}. "
                             f"Delete or replace it, then run again.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = _sibling(dest, ".part")
     failures = []
     for url in urls:

@@ -96,7 +96,7 @@ def real_gtzan_data(config: Config) -> RealGtzanData:
     it when it cannot be had (no network, a wrong mirror)."""
     try:
         table = read_feature_table(features_path(config))
-    except (DownloadError, OSError, ValueError) as exc:
+    except (DownloadError, OSError) as exc:  # a malformed URL (ValueError) is the user's to fix
         fix = ("run `paperlib fetch features --dest DIR` where the pinned origins are reachable and "
                "set `features_url` to file:///absolute/path/to/DIR (or a mirror's URL), or put "
                f"{FEATURES_FILE} (SHA-256 {FEATURES_SHA256}) into {features_folder()}")
@@ -104,7 +104,7 @@ def real_gtzan_data(config: Config) -> RealGtzanData:
     try:
         artists = read_artist_index(gtzan_metadata(config)["GTZANindex.txt"])
         filtered = fault_filtered_lists(config)
-    except (DownloadError, OSError, ValueError) as exc:
+    except (DownloadError, OSError) as exc:  # a malformed URL (ValueError) is the user's to fix
         fix = ("run `paperlib fetch metadata --dest DIR` where they are reachable and set "
                "`metadata_url` to file:///absolute/path/to/DIR")
         return RealGtzanData(table, None, None, {

@@ -4,8 +4,10 @@ weights: occlusion and integrated gradients; and deletion curves, which test any
 The neutral token is the clip's mean token (its 10 tokens averaged pixel by pixel). Replacing a
 token with it keeps the clip's overall spectrum and loudness and removes only what happens *in
 that stretch of time*; an all-black token would be a loud silence the model never saw in training.
-The same neutral token serves all three uses (occlusion, the gradients' baseline, deletion), so the
-accounts are comparable: occlusion is the exact drop, the gradients its first-order estimate.
+The same neutral token serves all three uses (occlusion, the gradients' baseline, deletion). They
+ask different questions: occlusion removes one token and keeps the others; integrated gradients
+share out the change from the all-neutral clip to the clip among its tokens. The two agree only
+for a model that adds up its tokens' contributions.
 
 The token CNN sees every token alone, so replacing a token changes that token's embedding only:
 occlusion and deletion run the CNN once per token (and once for the neutral token) and then only
@@ -78,19 +80,22 @@ class TokenAttribution:
 
     def deletion(self, order: np.ndarray) -> np.ndarray:
         """(clips, n_tokens + 1, genres): the probabilities after replacing the first k tokens of
-        each clip's `order` (most important first) by the neutral token, k = 0 .. n_tokens."""
+        each clip's `order` (most important first) by the neutral token, k = 0 .. n_tokens.
+        Several orders at once: `order` (orders, clips, n_tokens) -> (orders, clips, ...)."""
         order = np.asarray(order)
         clips, n_tokens, _ = self.embeddings.shape
-        if order.shape != (clips, n_tokens) or not (np.sort(order, axis=1) == np.arange(n_tokens)).all():
+        if (order.shape[-2:] != (clips, n_tokens) or order.ndim not in (2, 3)
+                or not (np.sort(order, axis=-1) == np.arange(n_tokens)).all()):
             raise ValueError(f"Expected one permutation of the {n_tokens} tokens per clip, shape "
-                             f"({clips}, {n_tokens}), got shape {order.shape}.")
-        removed = np.zeros((clips, n_tokens + 1, n_tokens), dtype=bool)
+                             f"({clips}, {n_tokens}) or (orders, {clips}, {n_tokens}), got shape {order.shape}.")
+        orders = order.reshape(-1, clips, n_tokens)
+        removed = np.zeros((len(orders), clips, n_tokens + 1, n_tokens), dtype=bool)
         for k in range(1, n_tokens + 1):
-            removed[:, k] = removed[:, k - 1]
-            removed[np.arange(clips), k, order[:, k - 1]] = True
-        edited = np.where(removed[..., None], self.neutral[:, None, None], self.embeddings[:, None])
-        return self.head_probs(edited.reshape(clips * (n_tokens + 1), n_tokens, -1)).reshape(
-            clips, n_tokens + 1, -1)
+            removed[:, :, k] = removed[:, :, k - 1]
+            np.put_along_axis(removed[:, :, k], orders[:, :, k - 1:k], True, axis=-1)
+        edited = np.where(removed[..., None], self.neutral[None, :, None, None], self.embeddings[None, :, None])
+        probs = self.head_probs(edited.reshape(-1, n_tokens, edited.shape[-1]))
+        return probs.reshape(*order.shape[:-1], n_tokens + 1, -1)
 
     def integrated_gradients(self, steps: int = 8) -> np.ndarray:
         """(clips, n_tokens): integrated gradients of the predicted genre's probability from the
@@ -143,7 +148,3 @@ def gradient_function(model) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     raise NotImplementedError(f"Gradients are implemented for the tensorflow and jax backends, "
                               f"not {backend!r}; set KERAS_BACKEND=tensorflow or jax.")
 
-
-def input_gradients(model, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """d probability[target] / d inputs for each row (see `gradient_function`)."""
-    return gradient_function(model)(np.asarray(inputs, np.float32), np.asarray(targets, np.int32))

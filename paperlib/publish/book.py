@@ -168,7 +168,8 @@ def verdict_sources(dataset: str, real_title: str | None) -> str:
     return (f"Every verdict here except those of *{md_escape(real_title)}* and of the column *real "
             f"GTZAN statistics* comes from this run's data: {own}. Those come from **real GTZAN**: Kaggle's "
             "feature table of librosa statistics of its 1000 clips, tested by the same rules (real "
-            "clip statistics, not the paper's model); a dash marks a claim the table cannot test.")
+            "clip statistics, not the paper's model); a dash marks a claim with no real-GTZAN "
+            "counterpart, *not testable here* one the table has but cannot decide.")
 
 
 def intro_provenance(run: dict[str, Any]) -> str:
