@@ -88,3 +88,33 @@ def test_recovery_table_rows_per_account():
     table = ex.recovery_table(scores, ["3;4"] * 20, np.ones(20, bool), seed=1)
     assert list(table.index) == ["attention", "occlusion"]
     assert isinstance(table, pd.DataFrame) and (table["recovery"] == 1.0).all()
+
+
+def test_out_of_fold_accounts_from_the_fold_models(tmp_path):
+    """Each clip is explained by the fold model that held it out; every deletion curve starts at
+    the intact clip and ends at the all-neutral clip, whatever the order."""
+    from paperlib.core.config import make_config
+    from paperlib.model.attribution import TokenAttribution
+    from paperlib.model.network import build_model, load_model
+
+    class Folder:  # the one method of a run folder that out_of_fold_accounts uses
+        def path_of(self, name, *, pooling, fold):
+            return tmp_path / f"fold{fold}.keras"
+
+    config = make_config(n_mels=24, token_frames=9, n_tokens=6)
+    for fold in (0, 1):
+        build_model(config, n_classes=3).save(tmp_path / f"fold{fold}.keras")
+    rng = np.random.default_rng(0)
+    tokens = rng.random((10, 6, 24, 9), dtype=np.float32)
+    oof = {"fold": np.array([0, 1] * 5), "label": rng.integers(0, 3, 10),
+           "attention": rng.dirichlet(np.ones(6), size=10)}
+    accounts = ex.out_of_fold_accounts(Folder(), lambda r: tokens[r], oof, np.arange(10), seed=3,
+                                       gradient_steps=2, deletion_orders=4)
+    assert list(accounts.rows) == list(range(10)) and set(accounts.deletion_prob) == {*ex.ACCOUNTS, ex.RANDOM}
+    odd = TokenAttribution.of_model(load_model(tmp_path / "fold1.keras"), tokens[1::2])
+    np.testing.assert_allclose(accounts.scores["occlusion"][1::2], odd.occlusion(), atol=1e-6)
+    np.testing.assert_allclose(accounts.predicted[1::2], odd.target)
+    curves = np.stack([accounts.deletion_prob[name] for name in (*ex.ACCOUNTS, ex.RANDOM)])
+    assert curves.shape == (4, 10, 7)
+    np.testing.assert_allclose(curves[:, :, 0], curves[:1, :, 0].repeat(4, axis=0), atol=1e-6)
+    np.testing.assert_allclose(curves[:, :, -1], curves[:1, :, -1].repeat(4, axis=0), atol=1e-6)

@@ -67,8 +67,9 @@ def _deletion(account: TokenAttribution, order: np.ndarray, labels: np.ndarray) 
     of `order` (clips, n_tokens), or of several orders at once ((orders, clips, n_tokens): one
     model call; the results then have the orders first)."""
     probs = account.deletion(order)
-    target = np.take_along_axis(probs, account.target[..., None, None], axis=-1)[..., 0]
-    return target, probs.argmax(axis=-1) == labels[..., None]
+    index = account.target.reshape((1,) * (probs.ndim - 3) + (-1, 1, 1))
+    target = np.take_along_axis(probs, index, axis=-1)[..., 0]
+    return target, probs.argmax(axis=-1) == labels[:, None]
 
 
 def out_of_fold_accounts(run: RunFolder, tokens_of: Callable[[np.ndarray], np.ndarray],
