@@ -22,7 +22,7 @@ import numpy as np
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="default")
-    parser.add_argument("--steps", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--steps", type=int, nargs="+", default=[2, 4, 6, 8])
     args = parser.parse_args()
 
     from paperlib import load_profile, setup

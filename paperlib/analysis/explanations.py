@@ -21,7 +21,7 @@ from paperlib.model.network import load_model
 
 ACCOUNTS = ("attention", "occlusion", "gradients")
 RANDOM = "random order"
-GRADIENT_STEPS = 8  # integrated gradients: points of the midpoint rule
+GRADIENT_STEPS = 6  # integrated gradients: points of the midpoint rule (benchmarks/bench_explanations.py)
 RANDOM_ORDERS = 20  # random token orders per clip, averaged into the random deletion curve
 
 
