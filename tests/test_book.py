@@ -212,6 +212,15 @@ def test_mixed_runs_are_refused(run_copy):
 
 
 @pytest.mark.slow
+def test_a_notebook_run_with_a_mirror_belongs_to_the_run(run_copy):
+    """Where data came from (a mirror URL, a data folder) does not make another run."""
+    odd = run_copy / artifact("executed_notebook").relative(notebook="05_pca")
+    params = json.loads(odd.read_text())["metadata"]["papermill"]["parameters"]
+    _set_parameters(odd, overrides={**params["overrides"], "features_url": "file:///elsewhere/"})
+    read_run(run_copy)
+
+
+@pytest.mark.slow
 def test_notebooks_of_another_run_are_refused(run_copy):
     for notebook in (run_copy / artifact("executed_notebook").relative(notebook="x").parent).glob("*.ipynb"):
         _set_parameters(notebook, profile="default", overrides={})
@@ -267,13 +276,15 @@ def test_the_book_shows_the_parameters_a_notebook_ran_with_once():
     assert shown_cells(cells[::2]) == cells[::2]  # never executed by papermill: nothing to drop
 
 
-def test_the_book_drops_progress_bar_widgets_and_their_state():
-    from paperlib.publish.book import WIDGET_VIEW, without_widgets
+def test_the_book_drops_progress_bar_widgets_their_state_and_lab_only_outputs():
+    from paperlib.publish.book import LAB_ONLY, WIDGET_VIEW, for_the_page
 
     bar = {"output_type": "display_data", "data": {WIDGET_VIEW: {"model_id": "x"}, "text/plain": "0%|"}}
     text = {"output_type": "stream", "name": "stdout", "text": "done\n"}
+    figure = {"output_type": "display_data", "data": {LAB_ONLY[0]: {"data": []}, "text/html": "<div>"}}
     notebook = {"metadata": {"widgets": {"state": {}}, "kernelspec": {}},
-                "cells": [{"cell_type": "code", "outputs": [bar, text]}, {"cell_type": "markdown"}]}
-    shown = without_widgets(notebook)
+                "cells": [{"cell_type": "code", "outputs": [bar, text, figure]}, {"cell_type": "markdown"}]}
+    shown = for_the_page(notebook)
     assert shown["metadata"] == {"kernelspec": {}}
-    assert shown["cells"][0]["outputs"] == [text] and shown["cells"][1] == {"cell_type": "markdown"}
+    assert shown["cells"][0]["outputs"] == [text, {"output_type": "display_data", "data": {"text/html": "<div>"}}]
+    assert shown["cells"][1] == {"cell_type": "markdown"}

@@ -221,15 +221,20 @@ def shown_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+LAB_ONLY = ("application/vnd.plotly.v1+json",)  # JupyterLab's renderers; the book has the HTML beside
 
 
-def without_widgets(notebook: dict[str, Any]) -> dict[str, Any]:
-    """The notebook without widget views and their saved state: a progress bar is a live view of a
-    kernel that is gone, and without widget state the page loads no widget JavaScript from a CDN."""
+def for_the_page(notebook: dict[str, Any]) -> dict[str, Any]:
+    """The notebook as a static page shows it: no widget views and no saved widget state (a
+    progress bar is a live view of a kernel that is gone; without widget state the page loads no
+    widget JavaScript from a CDN), and no output types only JupyterLab renders."""
     notebook.get("metadata", {}).pop("widgets", None)
     for cell in notebook["cells"]:
         if "outputs" in cell:
             cell["outputs"] = [o for o in cell["outputs"] if WIDGET_VIEW not in o.get("data", {})]
+            for output in cell["outputs"]:
+                for mime in LAB_ONLY:
+                    output.get("data", {}).pop(mime, None)
     return notebook
 
 
@@ -260,7 +265,7 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
     (build_dir / "notebooks").mkdir()
     titles = {}
     for name, path in run["notebooks"].items():
-        notebook = without_widgets(read_json_file(path))
+        notebook = for_the_page(read_json_file(path))
         titles[name] = notebook_title(path, name)
         cell = {"cell_type": "markdown", "id": "book-provenance",
                 "metadata": {"tags": ["book-provenance"]},

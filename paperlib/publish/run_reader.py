@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from paperlib.core.config import load_profile, recorded_params
+from paperlib.core.config import LOCATION_KEYS, load_profile, recorded_params
 from paperlib.core.registry import artifact
 from paperlib.core.run_folder import open_existing_run, read_json_file
 from paperlib.publish.notebook_runner import notebook_names
@@ -62,14 +62,21 @@ def collect_notebooks(run_dir: Path) -> dict[str, Path]:
     return found
 
 
+def _what_decides(params: dict[str, Any]) -> dict[str, Any]:
+    """A notebook's parameters less where data came from (`data_dir`, mirror URLs): notebooks run
+    with and without a mirror still belong to one run."""
+    overrides = {k: v for k, v in params.get("overrides", {}).items() if k not in LOCATION_KEYS}
+    return {**params, "overrides": overrides}
+
+
 def check_same_run(notebooks: dict[str, Path], manifest: dict[str, Any]) -> dict[str, Any]:
     """The parameters shared by every notebook; ValueError naming any notebook executed with other
     parameters than the rest, or with parameters that do not describe the run's manifest."""
     params = {name: notebook_parameters(path) for name, path in notebooks.items()}
-    keys = {name: json.dumps(p, sort_keys=True) for name, p in params.items()}
+    keys = {name: json.dumps(_what_decides(p), sort_keys=True) for name, p in params.items()}
     common, _ = Counter(keys.values()).most_common(1)[0]
     odd = [name for name, key in keys.items() if key != common]
-    shared = json.loads(common)
+    shared = next(params[name] for name, key in keys.items() if key == common)
     if odd:
         details = "; ".join(f"{n} has {keys[n]}" for n in odd)
         raise ValueError(f"Notebooks of mixed runs: {', '.join(odd)} executed with other parameters "
