@@ -16,6 +16,7 @@ import pandas as pd
 from paperlib.core.config import Config
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError
+from paperlib.core.seeds import integer_seed
 from paperlib.data.features import cut_tokens
 from paperlib.data.folds import VALIDATION, assign_folds, fold_assignment, fold_count, inner_split
 from paperlib.data.prepare import Prepared, load_prepared, prepare_data
@@ -57,7 +58,7 @@ def model_spec(pooling: str, fold: int, labels: np.ndarray, clip_folds: np.ndarr
         fit, validation = pool, fixed_validation
     else:
         fit, validation = inner_split(pool, labels, fraction=config.validation_fraction,
-                                      seed=config.seed + fold)
+                                      seed=integer_seed(config.seed, "inner_split", fold))
     return ModelSpec(pooling, fold, attempt, fit, validation, held_out)
 
 

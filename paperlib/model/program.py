@@ -34,10 +34,10 @@ import numpy as np
 from paperlib.core.config import Config
 from paperlib.core.files import atomic_path
 from paperlib.core.registry import FINAL
+from paperlib.core.seeds import generator, integer_seed
 from paperlib.model.network import build_model, compile_model, explainer
 
 PREDICT_BATCH = 32
-RESTART_SEED_STEP = 100_000  # a restart's seed offset (final-model attempts step by 1000)
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,12 @@ class ModelSpec:
 
     def init_seed(self, config: Config, restarts: int = 0) -> int:
         """The weights' seed; the same for both poolings of a fold (a paired ablation)."""
-        return config.seed + self.fold + 1000 * self.attempt + RESTART_SEED_STEP * restarts
+        return integer_seed(config.seed, "weights", self.fold, self.attempt, restarts)
 
     def batch_order(self, config: Config, epoch: int, restarts: int = 0) -> np.ndarray:
         """Positions in `fit`, in this epoch's order: a function of the seeds and the epoch only,
         so a resumed model sees the batches an uninterrupted one sees."""
-        rng = np.random.default_rng([config.seed, self.fold + 1, self.attempt, restarts, epoch])
+        rng = generator(config.seed, "batch_order", self.fold, self.attempt, restarts, epoch)
         return rng.permutation(len(self.fit))
 
     def warmup(self, config: Config) -> int:
