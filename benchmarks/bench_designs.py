@@ -82,7 +82,8 @@ def main() -> None:
     import keras
 
     from paperlib.core.config import make_config
-    from paperlib.model.network import build_model, compile_model
+    from paperlib.model.network import build_model
+    from paperlib.model.recipe import compile_for_training
 
     config = make_config()
     rng = np.random.default_rng(0)
@@ -93,7 +94,7 @@ def main() -> None:
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
         keras.utils.set_random_seed(0)
         single = build_model(config, n_classes=10)
-        compile_model(single, config)
+        compile_for_training(single, config)
         seconds = timed_epoch(single, batches(images, labels, mask, config, batch_size, models=None))
         # a fold model trains on TRAIN_SHARE of the clips: its epoch takes that share of this one
         rows.append(("per model (today)", batch_size, args.models * TRAIN_SHARE * seconds,

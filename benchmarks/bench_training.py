@@ -62,7 +62,8 @@ def _old_model(images, labels, spec, config, threads: int) -> float:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     from paperlib.data.features import cut_tokens
-    from paperlib.model.network import build_model, compile_model
+    from paperlib.model.network import build_model
+    from paperlib.model.recipe import compile_for_training
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
@@ -82,7 +83,7 @@ def _old_model(images, labels, spec, config, threads: int) -> float:
 
     keras.utils.set_random_seed(spec.init_seed(config))
     model = build_model(config, n_classes=10)
-    compile_model(model, config)
+    compile_for_training(model, config)
     model.fit(Batches(), validation_data=(cut_tokens(images[spec.validation], config),
                                           labels[spec.validation]),
               epochs=config.epochs, verbose=0)

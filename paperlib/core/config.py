@@ -26,6 +26,8 @@ TokenPooling = Literal["average", "max"]
 Split = Literal["random", "artist", "fault-filtered"]
 Source = Literal["audio", "images"]
 EquationSpace = Literal["full", "pca"]
+LrSchedule = Literal["constant", "cosine"]
+Monitor = Literal["val_loss", "val_accuracy"]
 DATASETS: tuple[str, ...] = get_args(Dataset)
 POOLINGS: tuple[str, ...] = get_args(Pooling)
 TOKEN_POOLINGS: tuple[str, ...] = get_args(TokenPooling)
@@ -93,7 +95,20 @@ class Config(BaseModel):
                                         "features_30_sec.csv (default: the pinned URLs)")
     epochs: int = _p(50, "training epochs per fold at most (early stopping may end sooner)", ge=1)
     batch_size: int = _p(16, "clips per training batch", ge=1)
-    learning_rate: float = _p(3e-3, "Adam's learning rate", gt=0)
+    learning_rate: float = _p(3e-3, "Adam's learning rate (the peak of a schedule)", gt=0)
+    # the training recipe beyond the paper (see model.recipe); each option is off at its default
+    lr_schedule: LrSchedule = _p("constant", "learning rate after the warm-up: constant, or cosine "
+                                             "(decays to 0 at `epochs`)")
+    lr_warmup_epochs: int = _p(0, "epochs of linear learning-rate warm-up before the schedule", ge=0)
+    weight_decay: float = _p(0.0, "AdamW's decoupled weight decay (0: Adam)", ge=0)
+    clip_norm: float = _p(0.0, "clip the gradients to this global norm (0: no clipping)", ge=0)
+    label_smoothing: float = _p(0.0, "label smoothing of the training targets", ge=0, lt=1)
+    mixup: float = _p(0.0, "mixup of training clips in pairs, Beta(a, a) with this a (0: off)", ge=0)
+    time_mask: int = _p(0, "SpecAugment: mask up to this many frames of each training token (0: off)", ge=0)
+    freq_mask: int = _p(0, "SpecAugment: mask up to this many mel bands of each training token (0: off)",
+                        ge=0)
+    early_stopping_monitor: Monitor = _p("val_loss", "what early stopping and the kept epoch go by: "
+                                                     "val_loss (lowest) or val_accuracy (highest)")
     validation_fraction: float = _p(0.12, "share of a fold's training clips held out for early stopping",
                                     gt=0, lt=0.5)
     early_stopping_start: int = _p(30, "epochs before early stopping watches the validation loss", ge=0)

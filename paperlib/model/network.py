@@ -66,13 +66,6 @@ def build_model(config: Config, n_classes: int):
     return keras.Model(tokens, probs, name=f"attention_cnn_{config.pooling}")
 
 
-def compile_model(model, config: Config) -> None:
-    import keras
-
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-
-
 def explainer(model):
     """A model with the same weights whose outputs are a dict of OUTPUTS."""
     import keras

@@ -35,7 +35,8 @@ from paperlib.core.config import Config
 from paperlib.core.files import atomic_path
 from paperlib.core.registry import FINAL
 from paperlib.core.seeds import generator, integer_seed
-from paperlib.model.network import build_model, compile_model, explainer
+from paperlib.model.network import build_model, explainer
+from paperlib.model.recipe import augmented_batch, compile_for_training, learning_rate_at
 
 PREDICT_BATCH = 32
 
@@ -89,7 +90,7 @@ class ModelState:
     optimizer: list[np.ndarray]
     epochs_done: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
-    best_loss: float | None = None
+    best_score: float | None = None  # of `early_stopping_monitor` at the best watched epoch
     best_epoch: int | None = None  # 1-based
     best_weights: list[np.ndarray] | None = None
     wait: int = 0
@@ -99,7 +100,7 @@ class ModelState:
 
     def bookkeeping(self) -> dict:
         return {"epochs_done": self.epochs_done, "history": self.history,
-                "best_loss": self.best_loss, "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_score": self.best_score, "best_epoch": self.best_epoch, "wait": self.wait,
                 "stopped": self.stopped, "seconds": self.seconds, "restarts": self.restarts,
                 "has_best": self.best_weights is not None}
 
@@ -125,7 +126,7 @@ class Worker:
 
         self.config = config
         self.model = build_model(config, n_classes)
-        compile_model(self.model, config)
+        compile_for_training(self.model, config)
         self.model.optimizer.build(self.model.trainable_variables)
         self.fresh_optimizer = [v.numpy() for v in self.model.optimizer.variables]
         self.explainer = explainer(self.model)
@@ -148,13 +149,17 @@ class Worker:
         state.optimizer = [v.numpy() for v in self.model.optimizer.variables]
 
     def train_epoch(self, tokens: np.ndarray, labels: np.ndarray, order: np.ndarray, *,
-                    uniform_attention: bool) -> dict[str, float]:
-        """One pass over `order` (clip indices) in batches; the epoch's mean loss and accuracy
+                    epoch: int, rng: np.random.Generator, uniform_attention: bool) -> dict[str, float]:
+        """One pass over `order` (clip indices) in batches at `epoch`'s learning rate, each batch
+        augmented with `rng` as the recipe says; the epoch's mean loss and accuracy
         (`train_on_batch` reports each batch alone)."""
+        self.model.optimizer.learning_rate = learning_rate_at(self.config, epoch)
+        n_classes = self.model.output_shape[-1]
         sums: dict[str, float] = {}
         for start in range(0, len(order), self.config.batch_size):
             take = np.sort(order[start:start + self.config.batch_size])
-            logs = self.model.train_on_batch(tokens[take], labels[take], return_dict=True)
+            batch, targets = augmented_batch(tokens[take], labels[take], n_classes, self.config, rng)
+            logs = self.model.train_on_batch(batch, targets, return_dict=True)
             for name, value in logs.items():
                 sums[name] = sums.get(name, 0.0) + float(value) * len(take)
             if uniform_attention:
@@ -194,14 +199,16 @@ def validation_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]
 
 
 def early_stopping(state: ModelState, weights: list[np.ndarray], config: Config) -> None:
-    """Keras's EarlyStopping on val_loss after the epoch `state.epochs_done` (1-based): epochs
-    before `early_stopping_start` are not watched; the best watched epoch's weights are kept."""
+    """Keras's EarlyStopping on `early_stopping_monitor` (val_loss: lower is better,
+    val_accuracy: higher) after the epoch `state.epochs_done` (1-based): epochs before
+    `early_stopping_start` are not watched; the best watched epoch's weights are kept."""
     epoch = state.epochs_done
-    loss = state.history[-1]["val_loss"]
+    score = state.history[-1][config.early_stopping_monitor]
     if epoch <= config.early_stopping_start:
         return
-    if not np.isnan(loss) and (state.best_loss is None or loss < state.best_loss):
-        state.best_loss, state.best_epoch, state.best_weights, state.wait = loss, epoch, weights, 0
+    sign = 1.0 if config.early_stopping_monitor == "val_loss" else -1.0
+    if not np.isnan(score) and (state.best_score is None or sign * score < sign * state.best_score):
+        state.best_score, state.best_epoch, state.best_weights, state.wait = score, epoch, weights, 0
         return
     state.wait += 1
     if state.wait >= config.early_stopping_patience:
@@ -215,7 +222,7 @@ def is_stuck(state: ModelState, config: Config) -> bool:
             and max(row["val_accuracy"] for row in state.history) < config.restart_below)
 
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 
 
 class Checkpoint:
@@ -330,7 +337,9 @@ def _one_epoch(spec: ModelSpec, state: ModelState, worker: Worker, tokens: np.nd
     epoch = state.epochs_done
     worker.load(state)
     order = spec.fit[spec.batch_order(config, epoch, state.restarts)]
-    logs = worker.train_epoch(tokens, labels, order, uniform_attention=epoch < spec.warmup(config))
+    rng = generator(config.seed, "augmentation", spec.fold, spec.attempt, state.restarts, epoch)
+    logs = worker.train_epoch(tokens, labels, order, epoch=epoch, rng=rng,
+                              uniform_attention=epoch < spec.warmup(config))
     logs.update(validation_scores(worker.predict(tokens[spec.validation]), labels[spec.validation]))
     worker.save(state)
     state.history.append(logs)

@@ -1,0 +1,79 @@
+"""The training recipe: optimizer and loss, the learning rate of each epoch, and the augmentation
+of training batches. Everything here is a function of the configuration, the epoch and the model's
+own random stream, so a resumed model trains exactly as an uninterrupted one.
+
+The paper gives Adam and cross-entropy and no schedule or augmentation; every other option here
+(warm-up and cosine decay, AdamW's weight decay, gradient clipping, label smoothing, mixup, time and
+frequency masks as in SpecAugment) goes beyond it and is off unless the configuration asks for it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from paperlib.core.config import Config
+
+
+def learning_rate_at(config: Config, epoch: int) -> float:
+    """The learning rate of `epoch` (0-based): a linear warm-up over `lr_warmup_epochs`, then
+    `learning_rate` (constant) or its cosine decay to 0 at `epochs` (cosine)."""
+    if epoch < 0:
+        raise ValueError(f"epoch is 0-based and non-negative, got {epoch}.")
+    warmup = config.lr_warmup_epochs
+    if epoch < warmup:
+        return config.learning_rate * (epoch + 1) / (warmup + 1)
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    progress = (epoch - warmup) / max(1, config.epochs - warmup)
+    return config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def soft_targets(config: Config) -> bool:
+    """Whether training needs one-hot (soft) targets: label smoothing or mixup."""
+    return config.label_smoothing > 0 or config.mixup > 0
+
+
+def compile_for_training(model, config: Config) -> None:
+    """Adam (AdamW with `weight_decay`), optional gradient clipping, cross-entropy (categorical
+    with label smoothing when the targets are soft) and accuracy."""
+    import keras
+
+    options = {"learning_rate": config.learning_rate}
+    if config.clip_norm > 0:
+        options["global_clipnorm"] = config.clip_norm
+    optimizer = (keras.optimizers.AdamW(weight_decay=config.weight_decay, **options)
+                 if config.weight_decay > 0 else keras.optimizers.Adam(**options))
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+            if soft_targets(config) else "sparse_categorical_crossentropy")
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+def augmented_batch(tokens: np.ndarray, labels: np.ndarray, n_classes: int, config: Config,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A training batch after the recipe's augmentation: (tokens, targets). Targets are the labels,
+    or one-hot rows when they are soft (`soft_targets`). `tokens`: (batch, n_tokens, n_mels,
+    token_frames) in [0, 1], left unchanged (a copy is augmented)."""
+    targets = np.eye(n_classes, dtype=np.float32)[labels] if soft_targets(config) else labels
+    if not (config.time_mask or config.freq_mask or config.mixup):
+        return tokens, targets
+    tokens = tokens.copy()
+    batch, n_tokens, n_mels, frames = tokens.shape
+    for width_max, axis_size, axis in ((config.time_mask, frames, 3), (config.freq_mask, n_mels, 2)):
+        if not width_max:
+            continue
+        widths = rng.integers(0, min(width_max, axis_size) + 1, (batch, n_tokens))
+        starts = (rng.random((batch, n_tokens)) * (axis_size - widths + 1)).astype(int)
+        position = np.arange(axis_size)
+        inside = (position >= starts[..., None]) & (position < (starts + widths)[..., None])
+        shape = (batch, n_tokens, axis_size, 1) if axis == 2 else (batch, n_tokens, 1, axis_size)
+        means = tokens.mean(axis=(2, 3), keepdims=True)  # each token's own mean: no new loudness
+        tokens = np.where(inside.reshape(shape), means, tokens)
+    if config.mixup > 0:
+        partner = rng.permutation(batch)
+        share = rng.beta(config.mixup, config.mixup, batch).astype(np.float32)
+        share = np.maximum(share, 1 - share)  # each clip stays the main part of its own mix
+        tokens = share[:, None, None, None] * tokens + (1 - share[:, None, None, None]) * tokens[partner]
+        targets = share[:, None] * targets + (1 - share[:, None]) * targets[partner]
+    return tokens.astype(np.float32), targets
