@@ -1,7 +1,8 @@
 """The `paperlib` command: `paperlib reproduce` runs the notebooks on a profile;
 `paperlib train` trains every model of a run without the notebooks (03 reuses them);
 `paperlib sweep --seeds N [--set NAME=V1,V2] [--scheduler ADDR]` runs many runs on Dask;
-`paperlib similar FILE... --run RUN_DIR [--whole] [--json]` answers "what is my song like?";
+`paperlib similar FILE... --run RUN_DIR [--whole] [--json]` answers "what is my song like?" (the
+run's model, and real genres from real GTZAN's clip statistics);
 `paperlib book --run RUN_DIR | --sweep SWEEP_DIR` builds the Jupyter Book and prints its index.html;
 `paperlib fetch gtzan|metadata|features --dest DIR` downloads and verifies GTZAN, its metadata or
 its feature table;
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from paperlib.analysis.similar import SYNTHETIC_NOTICE, Similarity, audio_files
+from paperlib.analysis.similar import REAL_MODEL, SYNTHETIC_NOTICE, Similarity, audio_files, real_genre_model
 from paperlib.core import paths
 from paperlib.core.config import load_profile, parameter_rows
 from paperlib.core.session import configure_environment
@@ -84,10 +85,14 @@ def _similar(args: argparse.Namespace) -> int:
     files, skipped = audio_files(args.files)
     if not files:  # nothing to answer: say why before loading any model
         raise ValueError(" ".join(skipped.values()))
-    similarity = Similarity(args.run, k=args.k)
+    similarity = Similarity(args.run, k=args.k)  # a wrong run or k: said before the real genres
+    real, missing = real_genre_model(features_url=args.features_url, metadata_url=args.metadata_url, k=args.k)
+    similarity.real = real
     notice = SYNTHETIC_NOTICE if similarity.synthetic else None
-    if notice and not args.json:
-        print(notice, flush=True)
+    if not args.json:
+        for line in (notice, missing):
+            if line:
+                print(line, flush=True)
     results = []
     for path in files:
         try:
@@ -103,6 +108,9 @@ def _similar(args: argparse.Namespace) -> int:
             print(f"\n{result.report()}", flush=True)
     if args.json:
         print(json.dumps({"run": str(similarity.run.path), "notice": notice,
+                          "real_genres": {"model": REAL_MODEL, "problem": missing or None,
+                                          "reliability": real.reliability.to_dict()
+                                          if real is not None and real.reliability else None},
                           "results": [r.to_dict() for r in results], "skipped": skipped},
                          indent=2, allow_nan=False))
     return 0 if results else 2
@@ -189,8 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read each FILE (any format librosa reads, at least 4 s; a longer file keeps its "
                     "centred 30 s unless --whole, a shorter one is padded with silence) and print "
                     "every genre's probability, the run's nearest pieces and the highest-attention "
-                    "moment. A folder stands for the audio files in it; bad files there are named "
-                    "and skipped.")
+                    "moment. Beside the run's answer, real genres: the file's librosa clip "
+                    "statistics (as Kaggle's GTZAN feature table has them) classified by a logistic "
+                    "regression fitted on real GTZAN's 1000 clips, with its leave-one-artist-out "
+                    "accuracy, and the nearest real GTZAN clips. That needs the feature table and "
+                    "the artist index: kept in the project cache once fetched (notebook 10 or a "
+                    "first `similar` fetch them from their pinned origins), or from the mirrors "
+                    "--features-url / --metadata-url; offline without them, only the run answers. "
+                    "The first use computes the leave-one-artist-out accuracy (about 15-30 s) and "
+                    "caches it. A folder stands for the audio files in it; bad files there are "
+                    "named and skipped.")
     sim.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders")
     sim.add_argument("--run", required=True, metavar="RUN_DIR",
                      help="a run folder with a trained final model (notebook 03_cv_training)")
@@ -198,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--whole", action="store_true",
                      help="analyse the whole track in consecutive 30 s windows (vote, mean probabilities)")
     sim.add_argument("--json", action="store_true", help="print the results as JSON")
+    sim.add_argument("--features-url", metavar="URL",
+                     help="where to fetch GTZAN's feature table when the project cache lacks it: a "
+                          "mirror (file:// or http(s)://), e.g. file:///absolute/DIR after `paperlib "
+                          "fetch features --dest DIR` (default: its pinned origins)")
+    sim.add_argument("--metadata-url", metavar="URL",
+                     help="where to fetch GTZAN's artist index when the project cache lacks it: a "
+                          "mirror, e.g. file:///absolute/DIR after `paperlib fetch metadata --dest DIR` "
+                          "(default: its pinned origins)")
     sim.set_defaults(func=_similar)
     book = sub.add_parser(
         "book", help="build the Jupyter Book (HTML) of a run and print the path of its index.html",

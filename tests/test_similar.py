@@ -47,6 +47,16 @@ def build_run(path, **params):
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_feature_table(tmp_path, monkeypatch):
+    """No real-genre data: an empty project cache and pinned origins that hold nothing, so that no
+    test here reaches the network (tests/test_real_genres.py answers real genres)."""
+    from paperlib.data import download
+
+    monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "FEATURES_URLS", ((tmp_path / "nowhere" / download.FEATURES_FILE).as_uri(),))
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     return build_run(tmp_path_factory.mktemp("similar") / "run")

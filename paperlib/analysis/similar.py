@@ -7,6 +7,11 @@ is padded with silence at the end. With `whole`, every consecutive 30 s window o
 analysed instead (the last one kept from 4 s on, padded): the windows vote, their probabilities and
 signatures are averaged, and the moment is the highest-attention token of all. The reported moment
 is in the original file's timeline, cut at the file's end.
+
+Beside the run's answer, a real-genre answer needs no GTZAN audio (`paperlib.analysis.real_genres`):
+the feature table's 57 librosa statistics of the same part of the file (30 s windows at 22050 Hz,
+the last or only one unpadded), classified by notebook 10's logistic regression fitted on real
+GTZAN's 1000 clips, with the nearest real clips by standardised statistics.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paperlib.analysis.real_genres import TOP_K, RealGenreAnswer, RealGenreModel
 from paperlib.analysis.recommendations import nearest, top_attention_window
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError, open_existing_run
 from paperlib.data.audio import fit_to_clip, read_audio
+from paperlib.data.clip_statistics import TABLE_CLIP_SECONDS, TABLE_SAMPLE_RATE, clip_statistics
+from paperlib.data.download import FEATURES_FILE
+from paperlib.data.feature_table import features_folder, real_gtzan_data
 from paperlib.data.features import cut_tokens, log_mel_db, token_seconds
 from paperlib.data.genres import GENRES
 from paperlib.data.spectrogram_images import image_like_source
@@ -34,6 +43,8 @@ AUDIO_SUFFIXES = (".wav", ".au", ".snd", ".aif", ".aiff", ".flac", ".ogg", ".oga
 SYNTHETIC_NOTICE = ("Note: this run was trained on the synthetic genres, not on real music; its "
                     "predicted genre says nothing about a real song. For real genres train on GTZAN "
                     "(make reproduce PROFILE=paper DATA_DIR=/path/to/gtzan) and pass that run.")
+REAL_MODEL = ("notebook 10's logistic regression on 57 librosa clip statistics, fitted on real GTZAN's "
+              "1000 clips of Kaggle's feature table")
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,9 @@ class SimilarResult:
     windows: list[tuple[float, float]]  # (start_s, end_s) of each analysed part of the file
     votes: dict[str, int]  # the predicted genre of each window, counted
     clip_seconds: float  # the run's clip length
+    real: RealGenreAnswer | None = None  # the real-genre answer (None: no feature table)
+    real_windows: list[tuple[float, float]] | None = None  # (start_s, end_s) of its windows
+    reliability: str = ""  # how far to trust the real-genre answer, in a line
 
     @property
     def predicted_genre(self) -> str:
@@ -70,7 +84,10 @@ class SimilarResult:
                 "predicted_genre": self.predicted_genre, "probabilities": self.probabilities,
                 "votes": self.votes,
                 "highest_attention_moment": [round(self.moment[0], 3), round(self.moment[1], 3)],
-                "nearest": self.neighbours.to_dict(orient="records")}
+                "nearest": self.neighbours.to_dict(orient="records"),
+                "real_genres": None if self.real is None else {
+                    **self.real.to_dict(),
+                    "windows": [[round(a, 3), round(b, 3)] for a, b in self.real_windows or []]}}
 
     def report(self) -> str:
         """A readable summary for the command line."""
@@ -94,7 +111,30 @@ class SimilarResult:
             f"highest-attention moment: {start:.1f}-{end:.1f} s",
             f"nearest {len(self.neighbours)} pieces by signature (cosine distance):",
             table,
+            *self.real_report(),
         ])
+
+    def real_report(self) -> list[str]:
+        """The real-genre answer's lines (none without it)."""
+        if self.real is None:
+            return []
+        answer = self.real
+        probabilities = "  ".join(f"{g} {p:.2f}" for g, p in answer.probabilities.items())
+        windows = len(self.real_windows or [])
+        vote = ("; vote of the windows: " + ", ".join(f"{g} {n}" for g, n in answer.votes.items())
+                if windows > 1 else "")
+        table = answer.nearest.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        return [
+            "",
+            f"real genres, not from this run's model ({REAL_MODEL}):",
+            f"reliability: {self.reliability or 'not measured (no artist index)'}",
+            f"predicted genre: {answer.predicted_genre} (probability "
+            f"{answer.probabilities[answer.predicted_genre]:.2f}{vote})",
+            f"genre probabilities{' (mean of the windows)' if windows > 1 else ''}: {probabilities}",
+            f"nearest {len(answer.nearest)} real GTZAN clips by standardised clip statistics "
+            "(euclidean distance):",
+            table,
+        ]
 
 
 def final_model_path(run: RunFolder) -> Path:
@@ -127,19 +167,48 @@ def audio_files(paths: list[str | Path]) -> tuple[list[Path], dict[str, str]]:
     return found, skipped
 
 
+def spans_of(n_samples: int, *, clip: int, shortest: int, whole: bool) -> list[tuple[int, int]]:
+    """(start, end) in samples: with `whole`, consecutive `clip`-long windows, the last one kept
+    when it lasts at least `shortest`; else the centred `clip` (a shorter file: all of it)."""
+    if not whole or n_samples <= clip:
+        offset = max(0, (n_samples - clip) // 2)
+        return [(offset, min(offset + clip, n_samples))]
+    starts = range(0, max(n_samples, 1), clip)
+    return [(a, min(a + clip, n_samples)) for a in starts if a == 0 or n_samples - a >= shortest]
+
+
 def windows_of(n_samples: int, config) -> list[tuple[int, int]]:
     """Consecutive clip-long windows (start, end) in samples: the last one kept when it lasts at
     least `min_clip_seconds` (it is padded), a file shorter than a clip is one window."""
-    clip, shortest = config.clip_samples, int(config.min_clip_seconds * config.sample_rate)
-    starts = range(0, max(n_samples, 1), clip)
-    out = [(a, min(a + clip, n_samples)) for a in starts if a == 0 or n_samples - a >= shortest]
-    return out
+    return spans_of(n_samples, clip=config.clip_samples, whole=True,
+                    shortest=int(config.min_clip_seconds * config.sample_rate))
+
+
+def real_genre_model(*, features_url: str | None = None, metadata_url: str | None = None,
+                     k: int = 5) -> tuple[RealGenreModel | None, str]:
+    """The real-genre model from the feature table and Sturm's artist index (the project cache,
+    else fetched from the mirrors given or the pinned origins), and what is missing, with the fix
+    ("" when nothing is): without the table no model, without the index no reliability."""
+    from paperlib.core.config import make_config
+
+    data = real_gtzan_data(make_config(features_url=features_url, metadata_url=metadata_url))
+    reasons = "; ".join(why.split(" To fix: ")[0] for why in data.problems.values())
+    if data.table is None:
+        return None, (f"Real genres not answered: Kaggle's GTZAN feature table is missing ({reasons}). "
+                      f"Fetch it once with `paperlib fetch features --dest DIR` where its origins are "
+                      f"reachable (or from a mirror with --base-url) and pass `--features-url "
+                      f"file:///absolute/DIR`, or put {FEATURES_FILE} into {features_folder()}.")
+    missing = "" if not data.problems else (
+        f"Real genres without artists and reliability: GTZAN's artist index is missing ({reasons}). "
+        "Fetch it with `paperlib fetch metadata --dest DIR` and pass `--metadata-url file:///absolute/DIR`.")
+    return RealGenreModel.from_data(data, k=k, cache_folder=features_folder()), missing
 
 
 class Similarity:
     """A run's final model and signatures, loaded once for any number of files."""
 
-    def __init__(self, run: RunFolder | str | Path, *, k: int = 5):
+    def __init__(self, run: RunFolder | str | Path, *, k: int = 5, real: RealGenreModel | None = None):
+        self.real = real  # the real-genre model (`real_genre_model`), or None: the run's answer only
         self.run = run if isinstance(run, RunFolder) else open_existing_run(run)
         self.config = self.run.config
         self.model = load_model(final_model_path(self.run))
@@ -165,11 +234,8 @@ class Similarity:
             raise ValueError(f"{path} is a folder; give one audio file (for example a .wav or .mp3).")
         audio, _ = read_audio(path, sample_rate=config.sample_rate)
         rate, file_seconds = config.sample_rate, len(audio) / config.sample_rate
-        if whole and len(audio) > config.clip_samples:
-            spans = windows_of(len(audio), config)
-        else:
-            offset = max(0, (len(audio) - config.clip_samples) // 2)
-            spans = [(offset, min(offset + config.clip_samples, len(audio)))]
+        spans = spans_of(len(audio), clip=config.clip_samples, whole=whole,
+                         shortest=int(config.min_clip_seconds * rate))
         clips = np.stack([fit_to_clip(audio[a:b], sample_rate=rate, clip_seconds=config.clip_seconds,
                                       min_clip_seconds=config.min_clip_seconds, name=str(path))
                           for a, b in spans])
@@ -194,6 +260,20 @@ class Similarity:
         start, end = top_attention_window(attention[window], tokens)
         offset = spans[window][0] / rate
         moment = (float(min(start + offset, file_seconds)), float(min(end + offset, file_seconds)))
+        real, real_windows = self.real_answer(path, audio, whole=whole) if self.real else (None, None)
+        reliability = self.real.reliability.describe() if self.real and self.real.reliability else ""
         return SimilarResult(path, neighbours, probabilities, moment, float(file_seconds),
                              [(a / rate, b / rate) for a, b in spans], dict(votes.most_common()),
-                             float(config.clip_seconds))
+                             float(config.clip_seconds), real, real_windows, reliability)
+
+    def real_answer(self, path: Path, audio: np.ndarray, *,
+                    whole: bool) -> tuple[RealGenreAnswer, list[tuple[float, float]]]:
+        """The real-genre answer: clip statistics of the centred 30 s (or every 30 s window) at
+        the table's rate, unpadded, and the windows in seconds."""
+        if self.config.sample_rate != TABLE_SAMPLE_RATE:
+            audio, _ = read_audio(path, sample_rate=TABLE_SAMPLE_RATE)
+        rate = TABLE_SAMPLE_RATE
+        spans = spans_of(len(audio), clip=int(TABLE_CLIP_SECONDS * rate), whole=whole,
+                         shortest=int(self.config.min_clip_seconds * rate))
+        statistics = pd.DataFrame([clip_statistics(audio[a:b], sample_rate=rate) for a, b in spans])
+        return self.real.answer(statistics), [(a / rate, b / rate) for a, b in spans]
