@@ -26,7 +26,7 @@ export JUPYTER_RUNTIME_DIR ?= $(GENRE_SIGNATURES_CACHE)/jupyter/runtime
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: venv reproduce sweep notebooks test benchmark clean
+.PHONY: venv reproduce sweep notebooks check test chromium benchmark clean
 
 $(VENV)/.installed-$(ACCELERATOR): pyproject.toml
 	mkdir -p $(NUMBA_CACHE_DIR) $(MPLCONFIGDIR) $(KERAS_HOME) $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) \
@@ -47,8 +47,26 @@ SEEDS ?= 5
 sweep: venv
 	$(BIN)/paperlib sweep --profile $(PROFILE) --seeds $(SEEDS) $(RUN_SET) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-test: venv
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+# The tests in two tiers. `make check`: what runs in seconds (no notebook, training, cluster or
+# browser), a test over FAST_LIMIT seconds fails unless marked slow. `make test`: everything, on
+# every core, ending with the 15 slowest tests (what CI runs).
+FAST_LIMIT ?= 10
+TEST_WORKERS ?= auto
+check: venv
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --fast-limit $(FAST_LIMIT) $(PYTEST_ARGS)
+
+test: venv chromium
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+
+# Headless Chromium for the browser tests: Debian's package, installed when missing and this is
+# root with apt-get; otherwise the browser tests skip and say how to get it.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install chromium: the browser tests will skip."; \
+	  else echo "chromium is missing: the browser tests will skip (install Debian's chromium to run them)."; fi; }
 
 benchmark: venv
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

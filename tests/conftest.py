@@ -26,6 +26,30 @@ def mirror_overrides() -> dict[str, str]:
     return {name: folder.as_uri() for name, folder in (("metadata_url", METADATA), ("features_url", FEATURES))
             if folder.is_dir()}
 STATUS_AT_START = pytest.StashKey[str | None]()
+SPENT = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fast-limit", type=float, default=None, metavar="SECONDS",
+                     help="fail every test not marked slow whose setup and call take longer than "
+                          "SECONDS (`make check`: a slow test cannot hide in the fast tier)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """With --fast-limit: a test not marked slow that took longer fails and says what to do.
+    Its fixtures' setup counts (a slow fixture makes its first test slow)."""
+    report = yield
+    limit = item.config.getoption("fast_limit")
+    if limit is None or item.get_closest_marker("slow") is not None or report.when == "teardown":
+        return report
+    spent = item.stash.get(SPENT, 0.0) + report.duration
+    item.stash[SPENT] = spent
+    if report.when == "call" and report.passed and spent > limit:
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid} took {spent:.1f} s (setup and call), more than the fast "
+                           f"tier's {limit:g} s: make it cheaper or mark it @pytest.mark.slow.")
+    return report
 
 
 def git_status(root: Path) -> str | None:
@@ -63,8 +87,33 @@ def worktree_changes(before: str | None, after: str | None) -> str | None:
             + "\n".join(f"  {line}" for line in appeared))
 
 
+# The expensive fixtures shared by several test files, and the group that keeps their users on one
+# pytest-xdist worker (`--dist loadgroup`), so that each is built once per session.
+SHARED_FIXTURES = {"smoke_run": "smoke", "book_run": "smoke", "book": "smoke",
+                   "gtzan_run": "gtzan-layout", "fault_filtered_run": "fault-filtered",
+                   "two_seed_sweep": "two-seed-sweep"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that uses a shared expensive fixture is slow, and runs in that fixture's group."""
+    for item in items:
+        groups = sorted({SHARED_FIXTURES[name] for name in getattr(item, "fixturenames", ())
+                         if name in SHARED_FIXTURES})
+        if groups:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group(groups[0]))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[STATUS_AT_START] = git_status(paths.project_root())
+    if session.config.getoption("fast_limit") is not None:
+        # what every process pays once (imports, numba's first calls) is not any one test's cost
+        configure_environment()
+        import keras  # noqa: F401
+        import librosa
+
+        librosa.resample(np.zeros(4410, dtype=np.float32), orig_sr=44100, target_sr=22050)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -92,6 +141,29 @@ def session_folders(tmp_path_factory):
         patch.setenv("GENRE_SIGNATURES_DATA", str(root / "data"))
         patch.setenv("GENRE_SIGNATURES_RUNS", str(root / "runs"))
         yield root
+
+
+@pytest.fixture(scope="session")
+def book_run(request) -> Path:
+    """A finished run folder: GENRE_SIGNATURES_BOOK_RUN if set (e.g. runs/smoke-dev), else the
+    session's smoke run."""
+    import os
+
+    given = os.environ.get("GENRE_SIGNATURES_BOOK_RUN")
+    return paths.resolve(given) if given else request.getfixturevalue("smoke_run")[0]
+
+
+@pytest.fixture(scope="session")
+def book(book_run, tmp_path_factory) -> tuple[Path, float]:
+    """(html folder, build seconds) of `book_run`'s book, built once, strictly (Sphinx warnings
+    fail), for the book and the browser tests."""
+    import time
+
+    from paperlib.publish.book import build_book
+
+    start = time.perf_counter()
+    index = build_book(book_run, build_dir=tmp_path_factory.mktemp("book") / "build", strict=True)
+    return index.parent, time.perf_counter() - start
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -29,21 +27,6 @@ from paperlib.publish.run_reader import read_run
 PAGES = ("intro", "paper", "reproduce", "claims", "splits", "across_seeds", "references")
 REPOSITORY = "https://github.com/genre-signatures/genre-signatures"
 AUDIO = re.compile(r'<audio[^>]*>\s*<source src="data:audio/mpeg;base64,([A-Za-z0-9+/=]*)"')
-
-
-@pytest.fixture(scope="module")
-def book_run(request):
-    """A finished run folder: GENRE_SIGNATURES_BOOK_RUN if set, else the session's smoke run."""
-    given = os.environ.get("GENRE_SIGNATURES_BOOK_RUN")
-    return paths.resolve(given) if given else request.getfixturevalue("smoke_run")[0]
-
-
-@pytest.fixture(scope="module")
-def book(book_run, tmp_path_factory):
-    """(html folder, build seconds) of the run's book, built strictly (Sphinx warnings fail)."""
-    start = time.perf_counter()
-    index = build_book(book_run, build_dir=tmp_path_factory.mktemp("book") / "build", strict=True)
-    return index.parent, time.perf_counter() - start
 
 
 def text_of(fragment: str) -> str:

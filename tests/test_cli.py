@@ -28,6 +28,7 @@ def test_unknown_notebook_exits_2(capsys):
     assert "Unknown notebook" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_trains_every_model_of_the_run(tmp_path, capsys):
     from paperlib.core.config import load_profile
     from paperlib.core.registry import FINAL
@@ -94,6 +95,7 @@ def test_params_help_says_what_it_does(capsys):
     assert "one row per parameter" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_python_dash_m_paperlib_is_the_paperlib_command(tmp_path):
     import subprocess
     import sys

@@ -90,6 +90,7 @@ def test_recovery_table_rows_per_account():
     assert isinstance(table, pd.DataFrame) and (table["recovery"] == 1.0).all()
 
 
+@pytest.mark.slow
 def test_out_of_fold_accounts_from_the_fold_models(tmp_path):
     """Each clip is explained by the fold model that held it out; every deletion curve starts at
     the intact clip and ends at the all-neutral clip, whatever the order."""

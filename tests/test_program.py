@@ -51,6 +51,7 @@ def _same(a, b):
             assert np.array_equal(a[key].outputs[name], b[key].outputs[name]), (key, name)
 
 
+@pytest.mark.slow
 def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, whole, tmp_path,
                                                                      monkeypatch):
     tokens, labels, config, specs = problem
@@ -78,6 +79,7 @@ def _fingerprints(specs, config):
     return {s.key: program.model_fingerprint(s, config, 24) for s in specs}
 
 
+@pytest.mark.slow
 def test_a_program_killed_after_training_gives_its_models_without_training_again(problem, whole,
                                                                                  monkeypatch):
     tokens, labels, config, specs = problem
@@ -86,6 +88,7 @@ def test_a_program_killed_after_training_gives_its_models_without_training_again
     _same(whole, train_together(specs, tokens, labels, config, path, progress=False))
 
 
+@pytest.mark.slow
 def test_a_model_trained_alone_ends_where_it_ends_in_company(problem, whole, tmp_path):
     tokens, labels, config, specs = problem
     whole, _ = whole
@@ -93,6 +96,7 @@ def test_a_model_trained_alone_ends_where_it_ends_in_company(problem, whole, tmp
     _same({specs[1].key: whole[specs[1].key]}, alone)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_continues_only_the_models_it_matches(problem, tmp_path):
     tokens, labels, config, specs = problem
     checkpoint = Checkpoint(tmp_path / "c.npz")
@@ -146,6 +150,7 @@ print(json.dumps({"backend": keras.backend.backend(),
 """
 
 
+@pytest.mark.slow
 def test_the_same_program_trains_on_the_jax_backend():
     """The GPU path runs Keras on JAX: the same code, here on JAX's CPU build."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,6 +164,7 @@ def test_the_same_program_trains_on_the_jax_backend():
     assert max(out["attention_sums"]) < 1e-5
 
 
+@pytest.mark.slow
 def test_a_stuck_model_starts_again_from_another_seed(problem, whole, tmp_path):
     tokens, labels, config, specs = problem
     whole, _ = whole

@@ -47,6 +47,7 @@ def test_bad_clips_are_skipped_with_a_warning_naming_them(gtzan_like):
     assert result.track_ids == ["blues.00000", "blues.00001", "blues.00002", "rock.00000"]
 
 
+@pytest.mark.slow  # a process pool of 2 workers starts (the bug was in a worker)
 def test_a_wav_whose_header_says_zero_hz_is_skipped_by_name(gtzan_like):
     import struct
 

@@ -42,6 +42,7 @@ def tiny():
     return toy_clips(epochs=3, early_stopping_start=0)
 
 
+@pytest.mark.slow
 def test_cross_validation_saves_and_resumes(tiny, capsys):
     images, labels, config = tiny
     run = open_run(config)
@@ -71,6 +72,7 @@ def test_cross_validation_saves_and_resumes(tiny, capsys):
     assert model_file(fold_dir(run, "attention", 1), "model_done").is_file()
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
     images, labels, config = tiny
     a, b = (cross_validate(images, labels, config.replace(run_dir=str(tmp_path / name)),
@@ -79,6 +81,7 @@ def test_training_is_deterministic_from_the_seed(tiny, tmp_path):
     assert np.array_equal(a.folds[0].outputs["genre"], b.folds[0].outputs["genre"])
 
 
+@pytest.mark.slow
 def test_a_fixed_split_trains_on_train_stops_on_valid_and_tests_on_test(tiny):
     """The published fault-filtered split as a clip-fold array: one test fold, fixed validation."""
     images, labels, config = tiny
