@@ -33,7 +33,8 @@ from paperlib.publish.run_reader import assignment, read_run
 from paperlib.publish.split_comparison import compare_splits
 from paperlib.publish.splits_page import PAGE, split_page
 
-STATIC_FILES = ("_config.yml", "_toc.yml", "intro.md", "paper.md", "reproduce.md", "references.md")
+STATIC_FILES = ("_config.yml", "_toc.yml", "intro.md", "paper.md", "reproduce.md", "references.md",
+                "_static/layout.css")
 PROVENANCE_MARKER = "<!-- BOOK:PROVENANCE -->"
 BUILD_MARK = ".genre-signatures-book"  # marks a folder this module may wipe and rebuild
 
@@ -239,17 +240,24 @@ def for_the_page(notebook: dict[str, Any]) -> dict[str, Any]:
 
 
 PLOTLY_JS = "_static/plotly.min.js"
+# Beside _static/, which jupyter-book scans to load every script found there on every page: MathJax
+# loads its own parts. Sphinx copies it to the site's root (`html_extra_path` in `_config.yml`).
+MATHJAX_DIR = "_vendor/mathjax"
 
 
-def ship_plotly(build_dir: Path) -> Path:
-    """Copy plotly.js (of the installed plotly) into the book, once for every page (`_config.yml`
-    loads it): the interactive figures draw with it, offline, nothing fetched from a CDN."""
+def ship_scripts(build_dir: Path) -> None:
+    """Copy the scripts the pages need into the book, so that it works offline and fetches nothing
+    from a CDN: plotly.js of the installed plotly (the interactive figures; `_config.yml` loads it
+    on every page) and MathJax 2 of the installed jupyter-server-mathjax (the formulas)."""
+    from importlib.resources import files
+
     from plotly.offline import get_plotlyjs
 
     target = build_dir / PLOTLY_JS
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(get_plotlyjs(), encoding="utf-8")
-    return target
+    mathjax = Path(str(files("jupyter_server_mathjax") / "static"))
+    shutil.copytree(mathjax, build_dir / MATHJAX_DIR, ignore=shutil.ignore_patterns("SVG"))
 
 
 def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolder | None = None) -> None:
@@ -258,8 +266,9 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
     (from `sweep`, else from the sweep that matches the run, if any)."""
     source = book_source_dir()
     for name in STATIC_FILES:
+        (build_dir / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / name, build_dir / name)
-    ship_plotly(build_dir)
+    ship_scripts(build_dir)
     repo_url, branch = repository(build_dir / "_config.yml")
     facts = provenance_facts(run)
     (build_dir / "notebooks").mkdir()
