@@ -258,3 +258,142 @@ def test_a_gtzan_clip_finds_itself_among_the_real_clips(real_cache, tmp_path, mo
         first = result["real_genres"]["nearest"][0]
         assert first["track_id"] == result["file"].rsplit("/", 1)[-1].removesuffix(".wav")
         assert first["artist"] and first["distance"] < 0.1
+
+
+# Notebook 10: the real-genre model's reliability and clips placed from audio.
+
+def gtzan_run_of(folder, tmp_path, track_ids: list[str], genres: list[str]):
+    """A GTZAN run folder whose track table lists audio files in `folder` (nothing trained)."""
+    from paperlib.core.config import make_config
+    from paperlib.core.run_folder import open_run
+
+    run = open_run(make_config(dataset="gtzan", data_dir=str(folder), run_dir=str(tmp_path / "run")))
+    run.bind_dataset("f" * 64, folder)
+    run.save_table("tracks", pd.DataFrame({"track_id": track_ids, "genre": genres,
+                                           "label": [GENRES.index(g) for g in genres],
+                                           "path": [f"{t}.wav" for t in track_ids]}))
+    return run
+
+
+def test_placed_clips_are_predicted_without_their_artist(tmp_path, monkeypatch):
+    from paperlib.data.feature_table import RealGtzanData
+
+    table, artists = made_up_table()
+    ids = ["blues.00000", "blues.00001", "metal.00005", "rock.99999"]  # the last: in no table or index
+    for i, track_id in enumerate(ids):
+        write_tone(tmp_path / "audio" / f"{track_id}.wav", seconds=3, freq=200 + 100 * i)
+    (tmp_path / "audio" / "blues.00001.wav").write_text("not audio")
+    run = gtzan_run_of(tmp_path / "audio", tmp_path, ids, [t.split(".")[0] for t in ids])
+    trained_on = []
+    real_fit = real_genres.fitted
+    monkeypatch.setattr(real_genres, "fitted", lambda s, y: trained_on.append(len(s)) or real_fit(s, y))
+    placed, why = real_genres.placed_check(RealGtzanData(table, artists, None), run)
+    assert why == "" and list(placed.skipped) == ["blues.00001"] and "Cannot decode" in placed.skipped["blues.00001"]
+    tracks = placed.tracks.set_index("track_id")
+    assert list(tracks.index) == ["blues.00000", "metal.00005", "rock.99999"]
+    assert tracks["in_table"].tolist() == [True, True, False]
+    assert tracks.loc["blues.00000", "artist"] == "blues artist 0" and tracks.loc["rock.99999", "artist"] == ""
+    # one fit per artist left out (blues artist 0, metal artist 2: 2 clips each of 60); rock.99999
+    # has no artist and no row of its own: all 60 rows
+    assert sorted(trained_on) == [58, 58, 60]
+    for row, probabilities in zip(placed.tracks.itertuples(), placed.probabilities):
+        order = [GENRES[j] for j in np.argsort(-probabilities, kind="stable")]
+        assert row.predicted == order[0] and row.top3 == order[:3] and order[row.true_rank - 1] == row.genre
+    assert placed.top1 == np.mean(placed.tracks["true_rank"] == 1)
+    assert set(placed.agreement["worst_clip"]) <= {"blues.00000", "metal.00005"}
+
+
+def test_a_synthetic_run_places_nothing_and_says_why(tmp_path):
+    from paperlib.core.config import make_config
+    from paperlib.core.run_folder import open_run
+    from paperlib.data.feature_table import RealGtzanData
+
+    table, artists = made_up_table()
+    run = open_run(make_config(run_dir=str(tmp_path / "run")))
+    placed, why = real_genres.placed_check(RealGtzanData(table, artists, None), run)
+    assert placed is None and "synthetic" in why
+    assert real_genres.placed_check(RealGtzanData(None, None, None, {"feature table": "gone"}), run)[0] is None
+    reliability_, why = real_genres.artist_out_check(RealGtzanData(table, None, None, {"metadata": "gone"}))
+    assert reliability_ is None and "no artist index" in why and "gone" in why
+
+
+def test_the_result_records_the_reliability_and_the_placed_clips(tmp_path):
+    from paperlib.claims.real_gtzan import closing_note, real_gtzan_result, real_genre_note
+    from paperlib.core.config import make_config
+    from paperlib.core.results import RealGtzanResult
+    from paperlib.data.feature_table import RealGtzanData
+
+    table, artists = made_up_table(separation=0.6)
+    write_tone(tmp_path / "audio" / "jazz.00001.wav", seconds=3)
+    run = gtzan_run_of(tmp_path / "audio", tmp_path, ["jazz.00001"], ["jazz"])
+    data = RealGtzanData(table, artists, None)
+    found, _ = real_genres.artist_out_check(data)
+    placed, _ = real_genres.placed_check(data, run)
+    problems = {"feature table": "not needed here"}
+    result = real_gtzan_result(config=make_config(), problems=problems, comparison_reason="synthetic",
+                               artist_out=found, placed=placed)
+    assert (result.artist_out_top1, result.artist_out_top3, result.artist_out_artists) == (found.top1, found.top3, 31)
+    assert [c.track_id for c in result.placed_clips] == ["jazz.00001"] and result.placed_top1 == placed.top1
+    assert result.placed_agreement == placed.agreement["largest_difference_on_scale"].max()
+    assert RealGtzanResult.model_validate(json.loads(result.model_dump_json())) == result
+    note = real_genre_note(result)
+    assert f"{found.top1:.1%}" in note and f"{found.top3:.1%}" in note and "1 clips read" in note
+    empty = real_gtzan_result(config=make_config(), problems=problems, comparison_reason="synthetic")
+    assert empty.artist_out_top1 is None and "not needed here" in empty.missing["artist_out_top1"]
+    assert real_genre_note(empty) == "" and "Nothing was measured" in closing_note(empty)
+
+
+def test_a_result_recorded_before_the_real_genre_numbers_still_reads():
+    from paperlib.claims.real_gtzan import real_gtzan_result
+    from paperlib.core.config import make_config
+    from paperlib.core.results import ADDED_IN_ISSUE_22, RealGtzanResult
+
+    stored = json.loads(real_gtzan_result(config=make_config(), problems={"t": "x"}).model_dump_json())
+    for name in ADDED_IN_ISSUE_22:
+        del stored[name], stored["missing"][name]
+    old = RealGtzanResult.model_validate(stored)
+    assert old.artist_out_top1 is None and "older version" in old.missing["placed_clips"]
+
+
+@needs_mirrors
+@pytest.mark.slow
+def test_the_ten_samples_are_placed_by_models_without_their_artists(tmp_path, real_cache, monkeypatch):
+    """The shared GTZAN samples as a GTZAN run's audio: statistics as the table's rows, each clip
+    predicted without its artist."""
+    from paperlib.data.feature_table import real_gtzan_data
+    from tests.test_clip_statistics import SAMPLES
+
+    if not SAMPLES.is_dir():
+        pytest.skip("no GTZAN samples beside the project")
+    monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(real_cache))
+    from paperlib.core.config import make_config
+
+    data = real_gtzan_data(make_config(features_url=FEATURES.as_uri(), metadata_url=METADATA.as_uri()))
+    run = gtzan_run_of(SAMPLES, tmp_path, [f"{g}.00000" for g in GENRES], list(GENRES))
+    placed, why = real_genres.placed_check(data, run)
+    assert why == "" and len(placed.tracks) == 10 and placed.tracks["in_table"].all()
+    assert placed.agreement["within"].all() and placed.agreement["largest_difference_on_scale"].max() < 0.01
+    assert (placed.tracks["artist"] != "").sum() >= 8
+    found, _ = real_genres.artist_out_check(data)
+    loao = artist_out_table(data.table, data.artists, cache_folder=real_cache / "gtzan-features")
+    rows = data.table.tracks.reset_index().set_index("track_id").loc[placed.tracks["track_id"], "index"]
+    # the clip's statistics are its row's (the harmonic and percussive means to 1e-5, a few hundredths
+    # of their spread over the table), and its model the one that left its artist out
+    assert np.allclose(placed.probabilities, loao[rows.to_numpy()], atol=0.02)
+    assert (placed.probabilities.argmax(axis=1) == loao[rows.to_numpy()].argmax(axis=1)).all()
+    assert 0.4 < found.top1 < found.top3 < 1
+
+
+@pytest.mark.slow
+def test_notebook_10_records_the_real_genre_models_reliability(smoke_run):
+    from paperlib.core.run_folder import open_existing_run
+    from paperlib.core.results import RealGtzanResult
+    from tests.conftest import mirror_overrides
+
+    if len(mirror_overrides()) < 2:
+        pytest.skip("the feature table and metadata mirrors are absent")
+    m = open_existing_run(smoke_run[0]).result(RealGtzanResult.step)
+    assert 0.4 < m.artist_out_top1 < m.artist_out_top3 < 1 and m.artist_out_artists > 300
+    assert m.placed_clips is None and "synthetic" in m.missing["placed_clips"]
+    text = smoke_run[1][-1].read_text()
+    assert f"{m.artist_out_top1:.1%}" in text and "No clips placed" in text

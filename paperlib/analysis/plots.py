@@ -181,6 +181,19 @@ def genre_pca_2d(genre_points: np.ndarray, names: list[str] | tuple[str, ...], *
     return fig
 
 
+def mark_clips(fig, points: np.ndarray, names: list[str], labels: np.ndarray, *, right: np.ndarray,
+               n_genres: int = 10):
+    """Clips placed on a genre plot (`genre_pca_2d`'s figure): a star in their genre's colour,
+    edged black where a model put their genre first and red where it did not, each named."""
+    ax = fig.axes[0]
+    colours = _genre_colours(n_genres)
+    ax.scatter(points[:, 0], points[:, 1], marker="*", s=220, c=colours[np.asarray(labels)], zorder=5,
+               edgecolor=np.where(np.asarray(right)[:, None], [[0, 0, 0, 1]], [[0.85, 0, 0, 1]]), linewidth=1.2)
+    for (x, y), name in zip(points[:, :2], names):
+        ax.annotate(name, (x, y), xytext=(6, -10), textcoords="offset points", fontsize=7, zorder=6)
+    return fig
+
+
 def genre_pca_3d(genre_points: np.ndarray, names: list[str] | tuple[str, ...], *,
                  clip_points: np.ndarray | None = None, clip_labels: np.ndarray | None = None,
                  explained: np.ndarray | None = None, title: str = "Genre embeddings, 3D PCA"):

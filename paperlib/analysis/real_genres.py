@@ -2,7 +2,9 @@
 clip statistics, fitted on Kaggle's GTZAN feature table, applied to the same statistics computed
 from a file (`paperlib.data.clip_statistics`), with the nearest real GTZAN clips by standardised
 statistics. How far to trust it is its leave-one-artist-out accuracy over the table (top-1, top-3):
-each clip predicted by a model fitted without its artist, computed once and kept beside the table."""
+each clip predicted by a model fitted without its artist, computed once and kept beside the table.
+Notebook 10 also places clips with audio (a GTZAN run's) among the table's: statistics computed here,
+compared with their rows, each clip predicted by a model fitted without it and its artist."""
 
 from __future__ import annotations
 
@@ -17,12 +19,15 @@ import pandas as pd
 from paperlib.analysis.real_gtzan import REFERENCE
 from paperlib.analysis.split_baselines import CLASSIFIERS
 from paperlib.core.files import atomic_path
-from paperlib.data.clip_statistics import STATISTIC_COLUMNS
-from paperlib.data.feature_table import FeatureTable, RealGtzanData
+from paperlib.core.run_folder import RunFolder
+from paperlib.data.audio import AudioError, read_audio
+from paperlib.data.clip_statistics import STATISTIC_COLUMNS, TABLE_SAMPLE_RATE, agreement, clip_statistics
+from paperlib.data.feature_table import FeatureTable, RealGtzanData, features_folder
 from paperlib.data.genres import GENRES
 from paperlib.data.gtzan_splits import UNKNOWN_ARTIST, artist_groups
 
 TOP_K = 3  # the second reliability figure: the true genre among the 3 most likely
+PLACED_PER_GENRE = 5  # clips of a GTZAN run that notebook 10 reads (about a second each)
 
 
 def fitted(statistics: np.ndarray, labels: np.ndarray):
@@ -208,3 +213,111 @@ class RealGenreModel:
                                 "genre": self.table.tracks["genre"].to_numpy()[rows],
                                 "artist": self.artists[rows], "distance": distances[0]})
         return RealGenreAnswer(ranked(windows.mean(axis=0)), dict(votes.most_common()), nearest)
+
+
+def artist_out_check(data: RealGtzanData) -> tuple[Reliability | None, str]:
+    """`reliability` of the fetched table (cached in `features_folder()`), or None and why."""
+    if data.table is None:
+        return None, "; ".join(data.problems.values()) or "the feature table could not be had"
+    if data.artists is None:
+        return None, "no artist index: " + ("; ".join(data.problems.values()) or "not fetched")
+    return reliability(data.table, data.artists, cache_folder=features_folder()), ""
+
+
+def run_audio_clips(run: RunFolder, *, per_genre: int = PLACED_PER_GENRE) -> tuple[pd.DataFrame | None, str]:
+    """The first `per_genre` clips of each genre of a GTZAN run (track_id, genre, path to the
+    audio), or None and why (a synthetic run, no track table yet, no audio files)."""
+    if run.config.dataset != "gtzan":
+        return None, (f"this run's dataset is {run.config.dataset}: it has no real GTZAN audio "
+                      "(run the notebooks with dataset: gtzan to place its clips)")
+    if not run.has("tracks"):
+        return None, "notebook 01 has not listed this run's clips yet"
+    tracks = run.load_table("tracks").sort_values("track_id")
+    chosen = tracks.groupby("genre", sort=False).head(per_genre)
+    files = [run.dataset_root() / p for p in chosen["path"]]
+    found = chosen.assign(path=files)[[f.is_file() for f in files]]
+    if found.empty:
+        return None, f"none of the run's audio files is in {run.dataset_root()}"
+    return found[["track_id", "genre", "path"]].reset_index(drop=True), ""
+
+
+def standardized_like(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`values` as z-scores by the columns of `reference` (as `embeddings.standardized` makes the
+    table's): new clips in the table's standardised space."""
+    spread = reference.std(axis=0)
+    return (np.asarray(values, float) - reference.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+
+
+@dataclass(frozen=True)
+class PlacedClips:
+    """Clips with audio among the table's: their statistics computed here (index track_id), each
+    predicted by REFERENCE fitted on the table without it and without its artist, and for clips in
+    the table the agreement of their statistics with its rows (`clip_statistics.agreement`)."""
+
+    tracks: pd.DataFrame  # track_id, genre, artist, predicted, true_rank, top3, in_table
+    statistics: pd.DataFrame
+    probabilities: np.ndarray  # (clips, genres)
+    agreement: pd.DataFrame | None
+    skipped: dict[str, str]  # track_id -> why it could not be read
+
+    @property
+    def top1(self) -> float:
+        return float(np.mean(self.tracks["true_rank"] == 1))
+
+    @property
+    def top3(self) -> float:
+        return float(np.mean(self.tracks["true_rank"] <= TOP_K))
+
+
+def place_clips(table: FeatureTable, artists: pd.DataFrame, clips: pd.DataFrame) -> PlacedClips:
+    """`clips` (track_id, genre, path) read at the table's rate and described by `clip_statistics`
+    (the whole file, as the table has its clips), then each predicted by REFERENCE fitted on the
+    table's rows of other artists (a clip the index does not know: of other clips)."""
+    rows, skipped = [], {}
+    for clip in clips.itertuples(index=False):
+        try:
+            audio, _ = read_audio(clip.path, sample_rate=TABLE_SAMPLE_RATE)
+            rows.append(clip_statistics(audio, sample_rate=TABLE_SAMPLE_RATE).rename(clip.track_id))
+        except (AudioError, ValueError) as exc:
+            skipped[clip.track_id] = str(exc)
+    if not rows:
+        raise ValueError(f"none of the {len(clips)} clips could be read: {skipped}")
+    statistics = pd.DataFrame(rows)
+    read = clips.set_index("track_id").loc[statistics.index].reset_index()
+    ids = table.tracks["track_id"].to_numpy()
+    table_groups = artist_groups(list(ids), artists)
+    lookup = dict(zip(ids, table_groups))
+    known = dict(zip(artists["track_id"], artists["artist"]))
+    groups = [lookup.get(t) for t in read["track_id"]]
+    probabilities = np.zeros((len(read), len(GENRES)))
+    for group in dict.fromkeys(groups):  # one fit per artist left out
+        mine = np.array([g == group for g in groups])
+        keep = (table_groups != group) if group is not None else ~np.isin(ids, read["track_id"][mine])
+        model = fitted(table.statistics[keep], table.labels[keep])
+        probabilities[np.ix_(mine, model.classes_)] = model.predict_proba(statistics.to_numpy()[mine])
+    order = np.argsort(-probabilities, axis=1, kind="stable")
+    labels = read["genre"].map(GENRES.index).to_numpy()
+    in_table = read["track_id"].isin(ids).to_numpy()
+    tracks = pd.DataFrame({
+        "track_id": read["track_id"], "genre": read["genre"],
+        "artist": [a if not str(a).startswith(UNKNOWN_ARTIST) else "" for a in
+                   (known.get(t, "") for t in read["track_id"])],
+        "predicted": [GENRES[o[0]] for o in order],
+        "true_rank": [int(np.flatnonzero(o == y)[0]) + 1 for o, y in zip(order, labels)],
+        "top3": [[GENRES[j] for j in o[:TOP_K]] for o in order], "in_table": in_table})
+    found = None
+    if in_table.any():
+        inside = statistics[in_table]
+        table_rows = pd.DataFrame(table.statistics, index=ids, columns=table.columns).loc[inside.index]
+        found = agreement(inside, table_rows[list(STATISTIC_COLUMNS)])
+    return PlacedClips(tracks, statistics, probabilities, found, skipped)
+
+
+def placed_check(data: RealGtzanData, run: RunFolder) -> tuple[PlacedClips | None, str]:
+    """`place_clips` for a GTZAN run's clips (`run_audio_clips`), or None and why."""
+    if data.table is None or data.artists is None:
+        return None, "the feature table or the artist index could not be had"
+    clips, why = run_audio_clips(run)
+    if clips is None:
+        return None, why
+    return place_clips(data.table, data.artists, clips), ""

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from paperlib.analysis.real_genres import TOP_K, PlacedClips, Reliability
 from paperlib.analysis.real_gtzan import (
     REFERENCE,
     ClipStatisticsSplits,
@@ -21,7 +22,7 @@ from paperlib.claims.confusion import beats, genre_confusion_claims
 from paperlib.claims.embeddings import pca_claims
 from paperlib.claims.equations import equation_claims
 from paperlib.core.config import Config
-from paperlib.core.results import RealGtzanResult
+from paperlib.core.results import PlacedClip, RealGtzanResult
 from paperlib.data.genres import GENRES
 
 MARK = "real GTZAN clip statistics, not the paper's model"
@@ -107,15 +108,46 @@ MEASURED = ("clips", "statistics", "confusion_split", "per_genre_recall", "top_c
 LEAKAGE = ("leakage_drop", "leakage_drop_low", "leakage_drop_high")
 
 
+ARTIST_OUT = ("artist_out_top1", "artist_out_top3", "artist_out_artists")
+PLACED = ("placed_clips", "placed_top1", "placed_top3", "placed_agreement")
+
+
+def real_genre_values(artist_out: Reliability | None, artist_out_reason: str, placed: PlacedClips | None,
+                      placed_reason: str) -> tuple[dict[str, object], dict[str, str]]:
+    """The real-genre model's fields of the result (`paperlib similar`'s reliability and the
+    placed clips) and the reasons of those that are None."""
+    values: dict[str, object] = dict.fromkeys(ARTIST_OUT + PLACED)
+    missing: dict[str, str] = {}
+    if artist_out is None:
+        missing.update(dict.fromkeys(ARTIST_OUT, artist_out_reason or "not measured"))
+    else:
+        values.update(artist_out_top1=artist_out.top1, artist_out_top3=artist_out.top3,
+                      artist_out_artists=artist_out.artists)
+    if placed is None:
+        missing.update(dict.fromkeys(PLACED, placed_reason or "no clips with audio"))
+    else:
+        values.update(placed_clips=[PlacedClip(**row) for row in placed.tracks.to_dict("records")],
+                      placed_top1=placed.top1, placed_top3=placed.top3)
+        if placed.agreement is None:
+            missing["placed_agreement"] = "none of the placed clips is a clip of the feature table"
+        else:
+            values["placed_agreement"] = float(placed.agreement["largest_difference_on_scale"].max())
+    return values, missing
+
+
 def real_gtzan_result(*, config: Config, problems: dict[str, str], splits: ClipStatisticsSplits | None = None,
                       confusion: GenreConfusion | None = None, geometry: StatisticsGeometry | None = None,
                       n_statistics: int | None = None, comparison: pd.DataFrame | None = None,
-                      comparison_reason: str = "") -> RealGtzanResult:
+                      comparison_reason: str = "", artist_out: Reliability | None = None,
+                      artist_out_reason: str = "", placed: PlacedClips | None = None,
+                      placed_reason: str = "") -> RealGtzanResult:
     """Notebook 10's typed result: the measurements (all None, with `problems` as the reason,
     when the feature table could not be had) and the claims, with the model's comparison on the
-    run's folds (None with `comparison_reason` without real GTZAN audio)."""
+    run's folds (None with `comparison_reason` without real GTZAN audio), and the real-genre
+    model's leave-one-artist-out accuracy and placed clips (`real_genre_values`)."""
     reason = "; ".join(f"{what}: {why}" for what, why in problems.items())
-    missing = {}
+    real_values, missing = real_genre_values(artist_out, artist_out_reason or reason, placed,
+                                             placed_reason or reason)
     values: dict[str, object] = dict.fromkeys(MEASURED + LEAKAGE)
     if splits is None or confusion is None or geometry is None:
         missing.update(dict.fromkeys(MEASURED + LEAKAGE, reason))
@@ -154,7 +186,7 @@ def real_gtzan_result(*, config: Config, problems: dict[str, str], splits: ClipS
         run_accuracy = {name: float(v) for name, v in comparison["accuracy"].items()}
     claims.append(model_claim(comparison, split=config.split, reason=comparison_reason))
     return RealGtzanResult(
-        **values, fold_seeds=splits.fold_seeds if splits else [], baselines=baselines,
+        **values, **real_values, fold_seeds=splits.fold_seeds if splits else [], baselines=baselines,
         run_split_accuracy=run_accuracy, claims=records(claims), missing=missing)
 
 
@@ -192,7 +224,20 @@ def closing_note(result: RealGtzanResult) -> str:
             f"statistics scores {', '.join(scores[:-1]) + ' and ' if len(scores) > 1 else ''}{scores[-1]}. "
             f"Of the paper's claims about real genres that the table can test, {len(agree)} of "
             f"{len(paper)} hold on these statistics" + (f" ({'; '.join(agree)})" if agree else "")
-            + (f"; these do not: {'; '.join(differ)}" if differ else "") + ".")
+            + (f"; these do not: {'; '.join(differ)}" if differ else "") + "." + real_genre_note(result))
+
+
+def real_genre_note(result: RealGtzanResult) -> str:
+    """The sentence on `paperlib similar`'s real-genre model ("" when it was not measured)."""
+    if result.artist_out_top1 is None:
+        return ""
+    note = (f" As `paperlib similar` uses it, fitted without each clip's artist, it names the true genre "
+            f"first for {result.artist_out_top1:.1%} of the clips and among its {TOP_K} most likely for "
+            f"{result.artist_out_top3:.1%}")
+    if result.placed_clips:
+        note += (f"; on {len(result.placed_clips)} clips read from this run's audio, "
+                 f"{result.placed_top1:.0%} and {result.placed_top3:.0%}")
+    return note + "."
 
 
 def paired_claim(real: RealGtzanResult | None, key: str) -> tuple[str, str]:

@@ -243,6 +243,23 @@ class BaselineAccuracy(Record):
     by_fold_seed: list[float]  # the accuracy of each fold seed
 
 
+class PlacedClip(Record):
+    """A clip with audio placed among the feature table's (notebook 10, a GTZAN run): the genre
+    the real-statistics model, fitted without it and its artist, puts first, and the true one's rank."""
+
+    track_id: str
+    genre: str
+    artist: str  # "" where the index names none
+    predicted: str
+    true_rank: int  # 1: predicted right
+    top3: list[str]
+    in_table: bool
+
+
+ADDED_IN_ISSUE_22 = ("artist_out_top1", "artist_out_top3", "artist_out_artists", "placed_clips",
+                     "placed_top1", "placed_top3", "placed_agreement")
+
+
 class RealGtzanResult(StepResult):
     """Notebook 10: the paper's claims about real genres on Kaggle's GTZAN feature table (real
     GTZAN clip statistics, not the paper's model); None everywhere the table could not be had."""
@@ -268,6 +285,25 @@ class RealGtzanResult(StepResult):
     null_random_p: float | None
     null_permutation_p: float | None
     run_split_accuracy: dict[str, float] | None  # dataset gtzan: the model and the statistics, same folds
+    # the real-genre model of `paperlib similar` (logistic regression), each clip left out with its artist
+    artist_out_top1: float | None  # the true genre first, over the whole table
+    artist_out_top3: float | None  # among the 3 most likely
+    artist_out_artists: int | None  # artists (folds) left out one at a time
+    placed_clips: list[PlacedClip] | None  # dataset gtzan: clips read from audio, statistics computed here
+    placed_top1: float | None
+    placed_top3: float | None
+    placed_agreement: float | None  # largest difference of their statistics from the table's rows
+    # (relative to the value, for a mean the larger of value and spread; `clip_statistics.agreement`)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded_before_issue_22(cls, data: Any) -> Any:
+        """A record of an older version lacks the real-genre numbers: None, with the reason."""
+        if isinstance(data, dict) and not any(name in data for name in ADDED_IN_ISSUE_22):
+            why = "recorded by an older version of notebook 10: run it again"
+            data = {**data, **dict.fromkeys(ADDED_IN_ISSUE_22),
+                    "missing": {**data.get("missing", {}), **dict.fromkeys(ADDED_IN_ISSUE_22, why)}}
+        return data
 
 
 RESULTS: dict[str, type[StepResult]] = {cls.step: cls for cls in (

@@ -121,7 +121,7 @@ def agreement(computed: pd.DataFrame, table: pd.DataFrame, *, tolerance: float =
         relative = difference / np.maximum(np.abs(theirs), np.finfo(float).tiny)
         scale, on_scale = "value", relative
         if column.endswith("_mean"):
-            spread = np.sqrt(table[column.removesuffix("_mean") + "_var"].to_numpy(float))
+            spread = np.sqrt(np.clip(table[column.removesuffix("_mean") + "_var"].to_numpy(float), 0, None))
             if np.any(spread > np.abs(theirs)):
                 scale = "value or spread"
                 on_scale = difference / np.maximum(np.maximum(np.abs(theirs), spread), np.finfo(float).tiny)
