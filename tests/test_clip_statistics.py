@@ -118,3 +118,23 @@ def test_agreement_refuses_mismatched_tables():
         agreement(good, good.rename(index={"a": "b"}))
     report = agreement(good, good * 1.02).set_index("column")
     assert not report["within"].any() and report.loc["tempo", "largest_relative_difference"] > 0
+
+
+@BOUNDED
+@given(st.integers(0, 2**32 - 1), st.integers(MIN_SAMPLES, 3 * TABLE_SAMPLE_RATE), st.sampled_from(["noise", "clicks", "silence"]))
+def test_the_tempo_is_the_beat_trackers(seed, n, kind):
+    import librosa
+
+    from paperlib.data.clip_statistics import beat_track_tempo
+
+    rng = np.random.default_rng(seed)
+    if kind == "noise":
+        y = rng.standard_normal(n)
+    elif kind == "clicks":
+        y = np.zeros(n)
+        y[rng.integers(0, n, size=max(1, n // 4000))] = 1.0
+    else:
+        y = np.zeros(n)
+    y = y.astype(np.float32)
+    expected = float(np.ravel(librosa.beat.beat_track(y=y, sr=TABLE_SAMPLE_RATE)[0])[0])
+    assert beat_track_tempo(y) == expected

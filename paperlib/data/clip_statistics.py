@@ -51,6 +51,19 @@ def harmonic_percussive(stft: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (magnitude * mask_harm) * phase, (magnitude * mask_perc) * phase
 
 
+def beat_track_tempo(y: np.ndarray) -> float:
+    """The tempo `librosa.beat.beat_track(y=y, sr=22050)` reports, as the table has it (its onset
+    strength with median aggregation and zero-padded frames, then `librosa.feature.tempo`; 0 without
+    onsets), without tracking the beats, which the table does not hold: that spares importing
+    librosa.beat (seconds of numba loading)."""
+    import librosa
+
+    envelope = librosa.onset.onset_strength(y=y, sr=TABLE_SAMPLE_RATE, aggregate=np.median)
+    if not envelope.any():
+        return 0.0
+    return float(librosa.feature.tempo(onset_envelope=envelope, sr=TABLE_SAMPLE_RATE)[0])
+
+
 def check_audio(audio: np.ndarray, *, sample_rate: int) -> np.ndarray:
     """`audio` as float32 mono at the table's rate, or ValueError saying what was given."""
     if sample_rate != TABLE_SAMPLE_RATE:
@@ -92,8 +105,7 @@ def clip_statistics(audio: np.ndarray, *, sample_rate: int) -> pd.Series:
         "harmony": librosa.istft(harm, dtype=y.dtype, length=len(y)),
         "perceptr": librosa.istft(perc, dtype=y.dtype, length=len(y)),
     }
-    # the tempo as the table has it: librosa's beat tracker with its own (current) defaults
-    tempo = float(np.ravel(librosa.beat.beat_track(y=y, sr=sr)[0])[0])
+    tempo = beat_track_tempo(y)
     log_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
     mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
     signals.update({f"mfcc{i + 1}": row for i, row in enumerate(mfcc)})
