@@ -204,9 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "the artist index: kept in the project cache once fetched (notebook 10 or a "
                     "first `similar` fetch them from their pinned origins), or from the mirrors "
                     "--features-url / --metadata-url; offline without them, only the run answers. "
-                    "The first use computes the leave-one-artist-out accuracy (about 15-30 s) and "
-                    "caches it. A folder stands for the audio files in it; bad files there are "
-                    "named and skipped.")
+                    "The first use fits the model once per artist to measure that accuracy (seconds, "
+                    "once) and caches it. A folder stands for the audio files in it; bad files there "
+                    "are named and skipped.")
     sim.add_argument("files", nargs="+", metavar="FILE", help="audio files or folders")
     sim.add_argument("--run", required=True, metavar="RUN_DIR",
                      help="a run folder with a trained final model (notebook 03_cv_training)")

@@ -318,7 +318,7 @@ def test_a_synthetic_run_places_nothing_and_says_why(tmp_path):
 
 
 def test_the_result_records_the_reliability_and_the_placed_clips(tmp_path):
-    from paperlib.claims.real_gtzan import closing_note, real_gtzan_result, real_genre_note
+    from paperlib.claims.real_gtzan import closing_note, real_genre_note, real_gtzan_result
     from paperlib.core.config import make_config
     from paperlib.core.results import RealGtzanResult
     from paperlib.data.feature_table import RealGtzanData

@@ -98,8 +98,8 @@ def _cache_key(table: FeatureTable, groups: np.ndarray) -> str:
 def artist_out_table(table: FeatureTable, artists: pd.DataFrame, *,
                      cache_folder: Path | None = None) -> np.ndarray:
     """`artist_out_probabilities` of the table's clips (Sturm's index for the artists), read from or
-    written to `cache_folder` (keyed by the table, the artists and the classifier): about 15-30 s
-    on two cores the first time."""
+    written to `cache_folder` (keyed by the table, the artists and the classifier): one fit per
+    artist the first time."""
     groups = artist_groups(table.tracks["track_id"].tolist(), artists)
     path = cache_folder / f"leave-one-artist-out-{_cache_key(table, groups)}.npy" if cache_folder else None
     if path is not None and path.is_file():

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paperlib.analysis.real_genres import TOP_K, RealGenreAnswer, RealGenreModel
+from paperlib.analysis.real_genres import RealGenreAnswer, RealGenreModel
 from paperlib.analysis.recommendations import nearest, top_attention_window
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError, open_existing_run
