@@ -263,11 +263,12 @@ def test_a_gtzan_clip_finds_itself_among_the_real_clips(real_cache, tmp_path, mo
 # Notebook 10: the real-genre model's reliability and clips placed from audio.
 
 def gtzan_run_of(folder, tmp_path, track_ids: list[str], genres: list[str]):
-    """A GTZAN run folder whose track table lists audio files in `folder` (nothing trained)."""
-    from paperlib.core.config import make_config
+    """A GTZAN run folder of the smoke profile whose track table lists audio files in `folder`
+    (nothing trained)."""
+    from paperlib.core.config import load_profile
     from paperlib.core.run_folder import open_run
 
-    run = open_run(make_config(dataset="gtzan", data_dir=str(folder), run_dir=str(tmp_path / "run")))
+    run = open_run(load_profile("smoke", dataset="gtzan", data_dir=str(folder), run_dir=str(tmp_path / "run")))
     run.bind_dataset("f" * 64, folder)
     run.save_table("tracks", pd.DataFrame({"track_id": track_ids, "genre": genres,
                                            "label": [GENRES.index(g) for g in genres],
@@ -397,3 +398,28 @@ def test_notebook_10_records_the_real_genre_models_reliability(smoke_run):
     assert m.placed_clips is None and "synthetic" in m.missing["placed_clips"]
     text = smoke_run[1][-1].read_text()
     assert f"{m.artist_out_top1:.1%}" in text and "No clips placed" in text
+
+
+@needs_mirrors
+@pytest.mark.slow
+def test_notebook_10_places_a_gtzan_runs_clips(tmp_path, real_cache, monkeypatch):
+    """Notebook 10 on a GTZAN run whose audio is the ten shared samples (nothing trained): the
+    placed clips, their agreement with the table and the figure, recorded."""
+    from paperlib.core.run_folder import open_existing_run
+    from paperlib.core.results import RealGtzanResult
+    from paperlib.publish.notebook_runner import run_notebooks
+    from tests.conftest import mirror_overrides
+    from tests.test_clip_statistics import SAMPLES
+
+    if not SAMPLES.is_dir():
+        pytest.skip("no GTZAN samples beside the project")
+    monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(real_cache))
+    run = gtzan_run_of(SAMPLES, tmp_path, [f"{g}.00000" for g in GENRES], list(GENRES))
+    overrides = {"run_dir": str(run.path), "dataset": "gtzan", "data_dir": str(SAMPLES), **mirror_overrides()}
+    [executed] = run_notebooks("smoke", overrides, only=[RealGtzanResult.step], progress=False, echo=False)
+    m = open_existing_run(run.path).result(RealGtzanResult.step)
+    assert len(m.placed_clips) == 10 and m.placed_agreement < 0.01
+    assert m.placed_top1 == np.mean([c.true_rank == 1 for c in m.placed_clips])
+    assert 0.4 < m.artist_out_top1 < m.artist_out_top3 < 1
+    text = executed.read_text()
+    assert '"output_type": "error"' not in text and "This run's clips among real GTZAN's" in text
