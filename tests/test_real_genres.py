@@ -423,3 +423,20 @@ def test_notebook_10_places_a_gtzan_runs_clips(tmp_path, real_cache, monkeypatch
     assert 0.4 < m.artist_out_top1 < m.artist_out_top3 < 1
     text = executed.read_text()
     assert '"output_type": "error"' not in text and "This run's clips among real GTZAN's" in text
+
+
+@needs_mirrors
+def test_without_the_artist_index_real_genres_come_without_reliability(run_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(tmp_path / "cache"))
+    path = write_tone(tmp_path / "clip.wav", seconds=8)
+    argv = ["similar", str(path), "--run", str(run_dir), "--features-url", FEATURES.as_uri(),
+            "--metadata-url", (tmp_path / "empty").as_uri()]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "artist index is missing" in out and "paperlib fetch metadata --dest DIR" in out
+    assert "reliability: not measured (no artist index)" in out
+    assert main([*argv, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["real_genres"]["reliability"] is None and "artist index" in found["real_genres"]["problem"]
+    real = found["results"][0]["real_genres"]
+    assert sorted(real["probabilities"]) == sorted(GENRES) and all(n["artist"] == "" for n in real["nearest"])
