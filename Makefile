@@ -49,14 +49,15 @@ sweep: venv
 
 # The tests in two tiers. `make check`: what runs in seconds (no notebook, training, cluster or
 # browser), a test over FAST_LIMIT seconds fails unless marked slow. `make test`: everything, on
-# every core, ending with the 15 slowest tests (what CI runs).
+# every core (a test file's tests on one worker, see tests/conftest.py), ending with the 15 slowest
+# tests (what CI runs).
 FAST_LIMIT ?= 10
 TEST_WORKERS ?= auto
 check: venv
 	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --fast-limit $(FAST_LIMIT) $(PYTEST_ARGS)
 
 test: venv chromium
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 # Headless Chromium for the browser tests: Debian's package, installed when missing and this is
 # root with apt-get; otherwise the browser tests skip and say how to get it.

@@ -29,6 +29,23 @@ STATUS_AT_START = pytest.StashKey[str | None]()
 SPENT = pytest.StashKey[float]()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker gets its share of the cores: TensorFlow, BLAS and joblib in
+    every process it starts (notebook kernels, Dask workers) use cores / workers threads, instead
+    of every worker asking for all of them and the workers thrashing each other."""
+    import os
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        from joblib import cpu_count
+
+        share = str(max(1, cpu_count() // workers))
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                     "LOKY_MAX_CPU_COUNT"):
+            os.environ.setdefault(name, share)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--fast-limit", type=float, default=None, metavar="SECONDS",
                      help="fail every test not marked slow whose setup and call take longer than "
@@ -87,22 +104,43 @@ def worktree_changes(before: str | None, after: str | None) -> str | None:
             + "\n".join(f"  {line}" for line in appeared))
 
 
-# The expensive fixtures shared by several test files, and the group that keeps their users on one
-# pytest-xdist worker (`--dist loadgroup`), so that each is built once per session.
-SHARED_FIXTURES = {"smoke_run": "smoke", "book_run": "smoke", "book": "smoke",
-                   "gtzan_run": "gtzan-layout", "fault_filtered_run": "fault-filtered",
-                   "two_seed_sweep": "two-seed-sweep"}
+# The expensive fixtures shared by several tests; a test that uses one is slow.
+SHARED_FIXTURES = ("smoke_run", "book_run", "book", "gtzan_run", "fault_filtered_run", "two_seed_sweep")
+# Under pytest-xdist every test file runs whole on one worker (its module fixtures are built once),
+# and these files, which share the session's smoke run and its book, run together on one worker.
+FILE_GROUPS = {"test_notebooks.py": "smoke", "test_book.py": "smoke", "test_browser.py": "smoke"}
+
+
+SESSION_FIXTURES = ("smoke_run", "book_run", "book")  # built once per worker: keep their users together
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test that uses a shared expensive fixture is slow, and runs in that fixture's group."""
+    """A test that uses a shared expensive fixture is slow; one that uses the session's smoke run
+    outside FILE_GROUPS' files would build it a second time under pytest-xdist: refused."""
+    strays = []
     for item in items:
-        groups = sorted({SHARED_FIXTURES[name] for name in getattr(item, "fixturenames", ())
-                         if name in SHARED_FIXTURES})
-        if groups:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & set(SHARED_FIXTURES):
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group(groups[0]))
+        if used & set(SESSION_FIXTURES) and item.path.name not in FILE_GROUPS:
+            strays.append(item.nodeid)
+    if strays:
+        raise pytest.UsageError("These tests use the session's smoke run or book outside the files "
+                                f"of tests/conftest.py's FILE_GROUPS; move them there: {strays}")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole files to a worker, FILE_GROUPS' files together (xdist's own `loadgroup` cannot tag
+    tests under pytest 9, whose node ids it no longer rewrites)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return FILE_GROUPS.get(Path(file).name, file)
+
+    return SharedFixtureScheduling(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -135,6 +135,17 @@ def test_real_gtzan_statistics_metrics(smoke_run):
 
 
 @pytest.mark.slow
+def test_notebook_10_records_the_real_genre_models_reliability(smoke_run):
+    if len(mirror_overrides()) < 2:
+        pytest.skip("the feature table and metadata mirrors are absent")
+    m = open_existing_run(smoke_run[0]).result(RealGtzanResult.step)
+    assert 0.4 < m.artist_out_top1 < m.artist_out_top3 < 1 and m.artist_out_artists > 300
+    assert m.placed_clips is None and "synthetic" in m.missing["placed_clips"]
+    text = smoke_run[1][-1].read_text()
+    assert f"{m.artist_out_top1:.1%}" in text and "No clips placed" in text
+
+
+@pytest.mark.slow
 def test_executed_notebooks_have_no_errors(smoke_run):
     _, executed = smoke_run
     for path in executed:

@@ -385,21 +385,6 @@ def test_the_ten_samples_are_placed_by_models_without_their_artists(tmp_path, re
     assert 0.4 < found.top1 < found.top3 < 1
 
 
-@pytest.mark.slow
-def test_notebook_10_records_the_real_genre_models_reliability(smoke_run):
-    from paperlib.core.run_folder import open_existing_run
-    from paperlib.core.results import RealGtzanResult
-    from tests.conftest import mirror_overrides
-
-    if len(mirror_overrides()) < 2:
-        pytest.skip("the feature table and metadata mirrors are absent")
-    m = open_existing_run(smoke_run[0]).result(RealGtzanResult.step)
-    assert 0.4 < m.artist_out_top1 < m.artist_out_top3 < 1 and m.artist_out_artists > 300
-    assert m.placed_clips is None and "synthetic" in m.missing["placed_clips"]
-    text = smoke_run[1][-1].read_text()
-    assert f"{m.artist_out_top1:.1%}" in text and "No clips placed" in text
-
-
 @needs_mirrors
 @pytest.mark.slow
 def test_notebook_10_places_a_gtzan_runs_clips(tmp_path, real_cache, monkeypatch):
