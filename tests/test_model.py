@@ -51,3 +51,21 @@ def test_default_model_is_small():
     model = build_model(make_config(), n_classes=10)
     total = parameter_counts(model).iloc[-1]["trainable"]
     assert 5_000 < total < 50_000
+
+
+def test_batch_norm_normalises_every_convolution_and_round_trips(tokens, tmp_path):
+    from keras import layers
+
+    from paperlib.model.network import token_cnn_and_head
+
+    model = build_model(make_config(batch_norm=True, **SMALL), n_classes=4)
+    cnn = model.get_layer("token_embeddings").layer
+    assert sum(isinstance(layer, layers.BatchNormalization) for layer in cnn.layers) == 3
+    plain = build_model(make_config(**SMALL), n_classes=4).get_layer("token_embeddings").layer
+    assert not any(isinstance(layer, layers.BatchNormalization) for layer in plain.layers)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(tokens, np.arange(3), epochs=1, verbose=0)  # moving statistics away from their start
+    assert roundtrip_difference(model, tokens, tmp_path / "bn.keras") == 0.0
+    token_cnn, head = token_cnn_and_head(model)
+    embeddings = np.stack([token_cnn(tokens[:, t]) for t in range(tokens.shape[1])], axis=1)
+    assert np.allclose(head(embeddings), model(tokens), atol=1e-5)

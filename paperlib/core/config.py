@@ -86,6 +86,8 @@ class Config(BaseModel):
     attention_key_dim: int = _p(16, "key size of each attention head", ge=1)
     pooling: Pooling = _p("attention", "how token embeddings become the signature: attention or mean")
     token_pooling: TokenPooling = _p("average", "how the token CNN pools its maps: average or max")
+    batch_norm: bool = _p(False, "batch normalisation after each convolution of the token CNN (the "
+                                 "paper does not say; it speeds up training)")
     # training (section 3.1: 6-fold cross-validation)
     folds: int = _p(6, "cross-validation folds", ge=2)
     split: Split = _p("random", "random (the paper's folds), artist (GTZAN: each artist in one fold) or "

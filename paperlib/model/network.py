@@ -35,16 +35,23 @@ def build_model(config: Config, n_classes: int):
     import keras
     from keras import layers
 
+    def conv(filters: int, size: int, **options) -> list:
+        """A convolution with its ReLU, batch-normalised before the ReLU with `batch_norm`."""
+        if not config.batch_norm:
+            return [layers.Conv2D(filters, size, padding="same", activation="relu", **options)]
+        return [layers.Conv2D(filters, size, padding="same", use_bias=False, **options),
+                layers.BatchNormalization(momentum=0.9), layers.ReLU()]
+
     f1, f2, f3 = config.conv_filters
     cnn = keras.Sequential([
         layers.Input((config.n_mels, config.token_frames)),
         layers.Reshape((config.n_mels, config.token_frames, 1)),
         layers.Rescaling(4.0, offset=-2.0),  # grayscale [0, 1] -> [-2, 2], centred for the convs
-        layers.Conv2D(f1, 5, strides=2, padding="same", activation="relu"),
+        *conv(f1, 5, strides=2),
         layers.MaxPooling2D(2),
-        layers.Conv2D(f2, 3, padding="same", activation="relu"),
+        *conv(f2, 3),
         layers.MaxPooling2D(2),
-        layers.Conv2D(f3, 3, padding="same", activation="relu"),
+        *conv(f3, 3),
         layers.GlobalAveragePooling2D() if config.token_pooling == "average" else layers.GlobalMaxPooling2D(),
         layers.Dense(config.embedding_dim, activation="relu"),
     ], name="token_cnn")

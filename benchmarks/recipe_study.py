@@ -1,0 +1,233 @@
+"""The training-recipe study (issue 21): train the default profile with named recipes on chosen seeds
+and keep one row per finished training in a committed CSV, so a study can span sessions and machines.
+
+Run (each training is `paperlib train`, resumable; a row already in the CSV is not trained again):
+    .venv/bin/python benchmarks/recipe_study.py run --recipes today,cosine --seeds 100,101 [--ablation]
+    .venv/bin/python benchmarks/recipe_study.py table [--seeds 42,7,1,3,5]
+Rows are judged by the held-out folds only; recipes are chosen on seeds 100-104, and seeds 42, 7, 1,
+3 and 5 are only reported. `table` prints one row per recipe and seed and a summary per recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "recipe-study.csv"
+RUNS = Path(os.environ.get("RECIPE_STUDY_RUNS", ROOT / "runs" / "recipe-study"))
+# Each recipe: the parameters it sets on the default profile (today's recipe sets none).
+COSINE = {"lr_schedule": "cosine", "lr_warmup_epochs": 3, "epochs": 40, "early_stopping_start": 20}
+RECIPES: dict[str, dict[str, object]] = {
+    "today": {},
+    "lr-6e-3": {"learning_rate": 0.006},
+    "lr-1e-3": {"learning_rate": 0.001},
+    "batch-8": {"batch_size": 8},
+    "no-attention-warmup": {"attention_warmup": 0},
+    "cosine-6e-3": {**COSINE, "learning_rate": 0.006},
+    "cosine-1e-2": {**COSINE, "learning_rate": 0.01},
+    "cosine-6e-3-acc": {**COSINE, "learning_rate": 0.006, "early_stopping_monitor": "val_accuracy"},
+    "cosine-6e-3-mixup": {**COSINE, "learning_rate": 0.006, "mixup": 0.4},
+    "cosine-6e-3-masks": {**COSINE, "learning_rate": 0.006, "time_mask": 8, "freq_mask": 24},
+    "cosine-6e-3-smooth-wd-clip": {**COSINE, "learning_rate": 0.006, "label_smoothing": 0.1,
+                                   "weight_decay": 1e-3, "clip_norm": 1.0},
+    "bn": {"batch_norm": True},
+    "bn-cosine-3e-3": {**COSINE, "batch_norm": True},
+    "bn-cosine-1e-2": {**COSINE, "batch_norm": True, "learning_rate": 0.01},
+    "bn-no-attention-warmup": {"batch_norm": True, "attention_warmup": 0},
+}
+COLUMNS = ["recipe", "seed", "ablation", "oof_accuracy", "lowest_fold", "folds_below_0.85",
+           "mean_pool_accuracy", "recovery", "median_best_epoch", "best_within_2_of_cap",
+           "stopped_early", "models", "final_attempts", "train_seconds", "epochs_cap", "machine",
+           "date", "commit", "overrides"]
+
+
+def _overrides(recipe: str, seed: int, ablation: bool) -> dict[str, object]:
+    if recipe not in RECIPES:
+        raise SystemExit(f"Unknown recipe {recipe!r}; known: {', '.join(RECIPES)}.")
+    return {**RECIPES[recipe], "seed": seed, "ablation": ablation}
+
+
+def _machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+        else platform.processor()
+    return f"{os.cpu_count()}-core {model}"
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def measure(run_dir: Path) -> dict[str, object]:
+    """The study's numbers of one trained run folder (held-out folds only)."""
+    from paperlib.analysis.attention import recovery
+    from paperlib.core.registry import FINAL
+    from paperlib.core.run_folder import open_existing_run
+    from paperlib.model.cross_validation import load_oof
+    from paperlib.model.training import load_fold
+
+    run = open_existing_run(run_dir)
+    config = run.config
+    tracks = run.load_table("tracks")
+    oof = load_oof(run, "attention")
+    correct = oof["genre"].argmax(1) == oof["label"]
+    folds = [load_fold(run, "attention", k) for k in range(config.folds)]
+    models = folds + [load_fold(run, "attention", FINAL)]
+    mean = None
+    if config.ablation:
+        mean_oof = load_oof(run, "mean")
+        mean = float(np.mean(mean_oof["genre"].argmax(1) == mean_oof["label"]))
+        models += [load_fold(run, "mean", k) for k in range(config.folds)]
+    best = np.array([m.best_epoch for m in models])
+    ran = np.array([len(m.history) for m in models])
+    accuracies = [f.accuracy for f in folds]
+    overall = recovery(oof["attention"], tracks["motif_tokens"], correct, genres=tracks["genre"]).loc["overall"]
+    attempts = len(list(run.path_of("final_attempts", pooling="attention").glob("*")))
+    return {"oof_accuracy": round(float(correct.mean()), 4), "lowest_fold": round(min(accuracies), 4),
+            "folds_below_0.85": sum(a < 0.85 for a in accuracies),
+            "mean_pool_accuracy": None if mean is None else round(mean, 4),
+            "recovery": round(float(overall["recovery"]), 4),
+            "median_best_epoch": float(np.median(best)),
+            "best_within_2_of_cap": int(np.sum(best >= config.epochs - 2)),
+            "stopped_early": int(np.sum(ran < config.epochs)), "models": len(models),
+            "final_attempts": max(1, attempts), "epochs_cap": config.epochs,
+            "train_seconds": round(sum(m.seconds for m in models), 1)}
+
+
+def read_rows() -> list[dict[str, str]]:
+    if not RESULTS.is_file():
+        return []
+    with RESULTS.open() as f:
+        return list(csv.DictReader(f))
+
+
+def append_row(row: dict[str, object]) -> None:
+    new = not RESULTS.is_file()
+    with RESULTS.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def run(recipes: list[str], seeds: list[int], ablation: bool) -> None:
+    done = {(r["recipe"], r["seed"], r["ablation"]) for r in read_rows()}
+    for seed in seeds:
+        for recipe in recipes:
+            if (recipe, str(seed), str(ablation)) in done:
+                print(f"{recipe} seed {seed}: in {RESULTS.name} already")
+                continue
+            overrides = _overrides(recipe, seed, ablation)
+            run_dir = RUNS / f"{recipe}{'-ablation' if ablation else ''}" / f"seed-{seed}"
+            command = [sys.executable, "-m", "paperlib", "train", "--profile", "default",
+                       "--set", f"run_dir={run_dir}",
+                       *[f"--set={k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in overrides.items()]]
+            start = time.perf_counter()
+            done_run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            if done_run.returncode != 0:
+                print(f"{recipe} seed {seed} failed:\n{done_run.stderr[-2000:]}", file=sys.stderr)
+                continue
+            row = {"recipe": recipe, "seed": seed, "ablation": ablation, **measure(run_dir),
+                   "machine": _machine(), "date": date.today().isoformat(), "commit": _commit(),
+                   "overrides": json.dumps(RECIPES[recipe], sort_keys=True)}
+            row["train_seconds"] = f"{row['train_seconds']} (wall {time.perf_counter() - start:.0f})"
+            append_row(row)
+            print(f"{recipe} seed {seed}: out of fold {row['oof_accuracy']}, lowest fold "
+                  f"{row['lowest_fold']}, recovery {row['recovery']}", flush=True)
+
+
+def screen(recipes: list[str], seed: int, folds: list[int]) -> None:
+    """A cheaper first look: the attention models of a few folds of one seed, trained together
+    under each recipe, from the run's own data and folds (prepared once by `paperlib train`'s data
+    step). Prints each model's held-out accuracy, its best epoch and the first epoch at which its
+    validation accuracy reached 0.85 (the moment found); writes nothing to the CSV."""
+    from paperlib.core.config import load_profile
+    from paperlib.data.features import cut_tokens
+    from paperlib.data.folds import fold_assignment
+    from paperlib.data.prepare import load_prepared, prepare_data
+    from paperlib.core.run_folder import RunFolderError
+    from paperlib.model.cross_validation import model_spec
+    from paperlib.model.program import train_together
+
+    base = load_profile("default", seed=seed, run_dir=str(RUNS / "screen-data" / f"seed-{seed}"))
+    try:
+        prepared = load_prepared(base)
+    except RunFolderError:
+        prepared, _ = prepare_data(base, progress=False)
+    clip_folds = fold_assignment(prepared.tracks, base)
+    tokens = cut_tokens(prepared.images, base)
+    labels = prepared.labels
+    for recipe in recipes:
+        config = base.replace(**RECIPES[recipe])
+        specs = [model_spec("attention", fold, labels, clip_folds, config) for fold in folds]
+        start = time.perf_counter()
+        trained = train_together(specs, tokens, labels, config, RUNS / "screen-checkpoint.npz", progress=False)
+        seconds = time.perf_counter() - start
+        (RUNS / "screen-checkpoint.npz").unlink(missing_ok=True)
+        cells = []
+        for spec in specs:
+            model = trained[spec.key]
+            held = float(np.mean(model.outputs["genre"][spec.held_out].argmax(1) == labels[spec.held_out]))
+            found = next((i + 1 for i, row in enumerate(model.history) if row["val_accuracy"] >= 0.85), None)
+            cells.append(f"fold {spec.fold + 1}: {held:.2f} (best {model.best_epoch}/{len(model.history)}, "
+                         f"found {found or '-'})")
+        print(f"{recipe:>18} seed {seed}: " + "; ".join(cells) + f"; {seconds:.0f} s", flush=True)
+
+
+def table(seeds: list[int] | None) -> None:
+    import pandas as pd
+
+    rows = pd.DataFrame(read_rows())
+    if rows.empty:
+        print("No rows yet.")
+        return
+    if seeds:
+        rows = rows[rows["seed"].astype(int).isin(seeds)]
+    shown = [c for c in COLUMNS if c not in ("machine", "date", "commit", "overrides")]
+    print(rows[shown].to_markdown(index=False))
+    numeric = rows.assign(**{c: pd.to_numeric(rows[c], errors="coerce") for c in
+                             ("oof_accuracy", "lowest_fold", "folds_below_0.85", "recovery", "mean_pool_accuracy")})
+    summary = numeric.groupby(["recipe", "ablation"]).agg(
+        seeds=("seed", "count"), oof_mean=("oof_accuracy", "mean"), oof_min=("oof_accuracy", "min"),
+        lowest_fold=("lowest_fold", "min"), folds_below=("folds_below_0.85", "sum"),
+        recovery_mean=("recovery", "mean"), mean_pool=("mean_pool_accuracy", "mean"))
+    print()
+    print(summary.round(3).to_markdown())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    go = sub.add_parser("run")
+    go.add_argument("--recipes", required=True)
+    go.add_argument("--seeds", required=True)
+    go.add_argument("--ablation", action="store_true")
+    look = sub.add_parser("screen")
+    look.add_argument("--recipes", required=True)
+    look.add_argument("--seed", type=int, required=True)
+    look.add_argument("--folds", default="0,1,2")
+    show = sub.add_parser("table")
+    show.add_argument("--seeds")
+    args = parser.parse_args()
+    if args.command == "screen":
+        screen(args.recipes.split(","), args.seed, [int(f) for f in args.folds.split(",")])
+    elif args.command == "run":
+        run(args.recipes.split(","), [int(s) for s in args.seeds.split(",")], args.ablation)
+    else:
+        table([int(s) for s in args.seeds.split(",")] if args.seeds else None)
+
+
+if __name__ == "__main__":
+    main()
