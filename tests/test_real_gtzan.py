@@ -274,17 +274,15 @@ def test_claims_are_not_testable_without_the_table():
 
 
 def test_the_claims_page_puts_real_verdicts_beside_this_runs():
-    from paperlib.claims.claim import Claim, records
-    from paperlib.core.results import ClaimRecord
+    from paperlib.core.results import Claim
     from paperlib.publish.book import claims_page
 
-    own = records([Claim("3.1", "blues and country are confused", "some", "rank 1", True,
-                         key="confused:blues-country"),
-                   Claim("abstract", "attention beats MFCC", "x", "0.9 vs 0.5", True)])
-    real = RealGtzanResult.model_construct(claims=[ClaimRecord(
+    own = [Claim("3.1", "blues and country are confused", "some", "rank 1", True, key="confused:blues-country"),
+           Claim("abstract", "attention beats MFCC", "x", "0.9 vs 0.5", True)]
+    real = RealGtzanResult.model_construct(claims=[Claim(
         section="3.1", claim=f"blues and country are confused ({MARK})", paper="some",
         this_run="logistic regression, artist folds: rank 4", holds=False, key="confused:blues-country"),
-        ClaimRecord(section="3.1", claim="leak", paper="p", this_run="t", holds=True, key=LEAKAGE_KEY)],
+        Claim(section="3.1", claim="leak", paper="p", this_run="t", holds=True, key=LEAKAGE_KEY)],
         missing={})
     step = RealGtzanResult.step
     run = {"results": {"04_confusion": SimpleNamespace(claims=own), step: real},

@@ -1,8 +1,10 @@
 """Baselines, claims, batches and the parallel map."""
 
 import numpy as np
+import pytest
 
-from paperlib.claims.claim import Claim, claims_table, records
+from paperlib.claims.claim import claims_table
+from paperlib.core.results import Claim
 from paperlib.core.config import make_config
 from paperlib.core.parallel import parallel_map
 from paperlib.model.baselines import mfcc_logistic_oof
@@ -41,10 +43,15 @@ def test_claim_verdicts():
     claims = [Claim("3.1", "a", "x", "y", True), Claim("3.1", "b", "x", "y", False),
               Claim("3.1", "c", "x", "y", None)]
     assert claims_table(claims)["verdict"].tolist() == ["holds", "does not hold", "not testable here"]
-    stored = records(claims)
-    assert stored[1].verdict == "does not hold"
-    assert claims_table(stored).equals(claims_table(claims))
-    assert stored[2].model_dump()["verdict"] == "not testable here"
+    assert claims[1].verdict == "does not hold"
+    stored = [Claim.model_validate(c.model_dump()) for c in claims]  # metrics.json and back
+    assert stored == claims and stored[2].model_dump()["verdict"] == "not testable here"
+    assert Claim("3.1", "a", "x", "y", True, "k") == Claim(section="3.1", claim="a", paper="x",
+                                                           this_run="y", holds=True, key="k")
+    with pytest.raises(TypeError, match="at most 6"):
+        Claim("3.1", "a", "x", "y", True, "k", "extra")
+    with pytest.raises(ValueError, match="does not follow"):
+        Claim.model_validate({**claims[0].model_dump(), "verdict": "does not hold"})
 
 
 def test_batch_order_covers_every_fit_clip_once_and_depends_only_on_seed_and_epoch():

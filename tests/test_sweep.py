@@ -15,7 +15,7 @@ import pytest
 
 from paperlib.claims.across_seeds import share_interval, spread, sweep_verdict, tally_claims
 from paperlib.cli import main
-from paperlib.core.results import ClaimRecord
+from paperlib.core.results import Claim
 from paperlib.core.run_folder import RunFolderError
 from paperlib.core.sweep_record import (ClaimTally, GroupSummary, MemberRecord, Spread, SweepFolder,
                                         SweepRecord)
@@ -84,8 +84,8 @@ def test_sweep_verdicts_follow_the_share_of_members():
     assert share_interval(0, 0) == (None, None)
 
 
-def _claim(text: str, holds: bool | None) -> ClaimRecord:
-    return ClaimRecord(section="3.1", claim=text, paper="p", this_run="r", holds=holds)
+def _claim(text: str, holds: bool | None) -> Claim:
+    return Claim(section="3.1", claim=text, paper="p", this_run="r", holds=holds)
 
 
 def test_claims_are_tallied_over_the_members_where_they_were_testable():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from paperlib.analysis.confusion import confused_pairs
-from paperlib.claims.claim import Claim
+from paperlib.core.results import Claim
 from paperlib.claims.confusion import beats, confusion_claims, pair_text
 from paperlib.claims.data import data_claims
 from paperlib.claims.model import model_claims

@@ -78,7 +78,6 @@ def embeddings_3d(genre_points: np.ndarray, names: Sequence[str], *, clip_points
 def importance_over_time(windows: np.ndarray, attention: np.ndarray, occlusion: np.ndarray, *,
                          title: str, name: str, moment: tuple[float, float] | None = None) -> Interactive:
     """One clip's attention weights (bars) and occlusion (line) at each token's time window."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     windows = _check_points(windows, 2)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from paperlib.analysis.attention import ENDING_TOKENS, SIMILARITY, FirstOccurrence
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.config import Config
 from paperlib.core.results import AttentionResult
 
@@ -119,4 +119,4 @@ def attention_result(*, examples: pd.DataFrame, recovered: pd.DataFrame | None,
         ending_share={str(g): float(v) for g, v in endings["share"].items()},
         ending_p={str(g): float(v) for g, v in endings["p"].items()},
         ending_chance=ENDING_TOKENS / config.n_tokens, examples=examples["track_id"].tolist(),
-        claims=records(claims), missing=missing)
+        claims=claims, missing=missing)

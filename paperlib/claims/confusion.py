@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis import confusion
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.results import ConfusionResult
 
 SIGNIFICANCE = 0.05  # McNemar p below which "beats" holds
@@ -87,4 +87,4 @@ def confusion_result(accuracy: float, scores: pd.DataFrame, pairs: pd.DataFrame,
         top_confused_pairs=[(a, b, int(n)) for a, b, n in top if n > 0],
         mfcc_accuracy=float(comparison.loc["MFCC statistics", "accuracy"]),
         mcnemar_p_mfcc=float(comparison.loc["MFCC statistics", "mcnemar_p"]), **ablation,
-        claims=records(confusion_claims(pairs, scores, comparison)), missing=missing)
+        claims=confusion_claims(pairs, scores, comparison), missing=missing)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.config import Config
 from paperlib.core.results import DataResult
 from paperlib.data.features import token_geometry, token_seconds, token_starts
@@ -70,4 +70,4 @@ def data_result(prepared: Prepared, report: PreparationReport, config: Config) -
         token_shape=list(token_shape), token_seconds=token_s, token_overlap_seconds=overlap_s,
         token_start_frames=token_starts(config).tolist(), cache_hit=report.cache_hit,
         seconds=report.seconds, fingerprint=report.dataset.fingerprint, **moments,
-        claims=records(claims), missing=missing)
+        claims=claims, missing=missing)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import numpy as np
 
 from paperlib.analysis.embeddings import genre_spread, mean_pairwise_distance, paper_geometry
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.results import PcaResult
 
 # The genres the paper finds "far from the rest of the clusters".
@@ -66,4 +66,4 @@ def pca_result(*, explained_2d: Sequence[float], explained_3d: Sequence[float],
         explained_variance_3d=[float(v) for v in explained_3d],
         mean_distance_to_others={g: float(v) for g, v in spread["mean distance to others"].items()},
         mean_pairwise_distance=mean_pairwise_distance(distances), **asdict(geometry),
-        claims=records(claims))
+        claims=claims)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.config import Config
 from paperlib.core.results import EquationsResult
 from paperlib.data.genres import GENRES
@@ -94,4 +94,4 @@ def equations_result(*, config: Config, table: pd.DataFrame, paper_equations: Se
         null_permutation_p=float(null_permutation_p),
         nearest_genres={g: [names[j] for j in near[i]] for i, g in enumerate(names)},
         farthest_genres={g: [names[j] for j in far[i]] for i, g in enumerate(names)},
-        claims=records(claims))
+        claims=claims)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis.explanations import RANDOM, Accounts, agreement, curve_areas, deletion_table, paired_less
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.results import ExplanationsResult, Recovery
 
 ALPHA = 0.05  # one-sided paired Wilcoxon tests on the per-clip deletion areas
@@ -47,7 +47,7 @@ def explanations_result(accounts: Accounts, recovery: pd.DataFrame | None, *, se
     missing = ({"recovery": "no planted moment in this dataset"} if recovery is None else
                {"recovery": "no correctly classified clip"} if not recovered else {})
     return ExplanationsResult(
-        claims=records(claims),
+        claims=claims,
         clips=len(accounts.rows), seconds=round(float(seconds), 2),
         gradient_steps=gradient_steps, random_orders=random_orders,
         recovery=recovered or None,

@@ -7,7 +7,7 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.config import Config
 from paperlib.core.results import ModelResult
 
@@ -44,4 +44,4 @@ def model_result(model, counts: pd.DataFrame, outputs: dict[str, np.ndarray],
         parameters_by_layer=dict(zip(counts["layer"], counts["trainable"].astype(int))),
         output_shapes={k: list(v.shape[1:]) for k, v in outputs.items()},
         attention_sum_max_error=attention_sum_error, roundtrip_max_difference=roundtrip,
-        claims=records(claims))
+        claims=claims)

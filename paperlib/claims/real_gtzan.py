@@ -17,7 +17,7 @@ from paperlib.analysis.real_gtzan import (
     StatisticsGeometry,
 )
 from paperlib.analysis.split_baselines import CLASSIFIERS
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.claims.confusion import beats, genre_confusion_claims
 from paperlib.claims.embeddings import pca_claims
 from paperlib.claims.equations import equation_claims
@@ -187,7 +187,7 @@ def real_gtzan_result(*, config: Config, problems: dict[str, str], splits: ClipS
     claims.append(model_claim(comparison, split=config.split, reason=comparison_reason))
     return RealGtzanResult(
         **values, **real_values, fold_seeds=splits.fold_seeds if splits else [], baselines=baselines,
-        run_split_accuracy=run_accuracy, claims=records(claims), missing=missing)
+        run_split_accuracy=run_accuracy, claims=claims, missing=missing)
 
 
 def references_table(accuracies: pd.DataFrame | None) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis.recommendations import MEAN_POOLED_SOURCES, same_genre_share
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.results import RecommendationResult
 
 SIGNATURE = "attention signature"  # the keys of notebook 08's genre precision@k table
@@ -61,4 +61,4 @@ def recommendation_result(*, precision: Mapping[str, float], chance: float, chan
         examples=[{"query": str(ids[q]), "recommendations": [str(t) for t in ids[near]]}
                   for q, near in zip(queries, indices)],
         examples_same_genre_share=same_genre_share(tracks["label"].to_numpy(), queries, indices),
-        claims=records(claims))
+        claims=claims)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperlib.claims.claim import Claim, records
+from paperlib.core.results import Claim
 from paperlib.core.config import Config
 from paperlib.core.results import TrainingResult
 from paperlib.data.folds import held_out_rows
@@ -58,4 +58,4 @@ def training_result(cv: CrossValidation, mean_cv: CrossValidation | None, mfcc_a
         chance=chance, folds=len(cv.folds), held_out_clips=int(held_out_rows(cv.oof["fold"]).sum()),
         split=config.split, final_model_in_sample_accuracy=cv.final_in_sample_accuracy,
         mean_pool_oof_accuracy=mean_cv.accuracy if mean_cv is not None else None,
-        claims=records(claims), missing=missing)
+        claims=claims, missing=missing)

@@ -30,8 +30,11 @@ def verdict_of(holds: bool | None) -> Verdict:
     return {True: "holds", False: "does not hold", None: "not testable here"}[holds]
 
 
-class ClaimRecord(Record):
-    """One 'paper vs this run' claim as stored: what it says, what the run measured, its verdict."""
+class Claim(Record):
+    """One 'paper vs this run' claim: what the paper says, what the run measured, and whether it
+    holds (computed by the caller from measured numbers; None: not testable). Its verdict follows
+    from `holds`; stored as it is, with the verdict, in a step's result. The claims modules write
+    it positionally: Claim(section, claim, paper, this_run, holds[, key])."""
 
     section: str
     claim: str
@@ -39,6 +42,12 @@ class ClaimRecord(Record):
     this_run: str
     holds: bool | None
     key: str = ""  # the same claim in another notebook has the same key ("": none)
+
+    def __init__(self, *args: Any, **fields: Any) -> None:
+        names = ("section", "claim", "paper", "this_run", "holds", "key")
+        if len(args) > len(names):
+            raise TypeError(f"Claim takes at most {len(names)} positional fields {names}, got {len(args)}.")
+        super().__init__(**dict(zip(names, args)), **fields)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -61,7 +70,7 @@ class StepResult(Record):
     """The numbers and claims of one notebook; `missing` maps each None field to its reason."""
 
     step: ClassVar[str]
-    claims: list[ClaimRecord]
+    claims: list[Claim]
     missing: dict[str, str] = {}
 
     @model_validator(mode="after")

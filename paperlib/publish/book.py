@@ -24,7 +24,7 @@ import yaml
 
 from paperlib.core import paths
 from paperlib.claims.real_gtzan import paired_claim
-from paperlib.core.results import VERDICTS, ClaimRecord, RealGtzanResult
+from paperlib.core.results import VERDICTS, Claim, RealGtzanResult
 from paperlib.core.run_folder import read_json_file
 from paperlib.core.sweep_record import SweepFolder
 from paperlib.publish import across_seeds_page
@@ -96,7 +96,7 @@ def provenance_cell_text(name: str, facts: dict[str, str], *, repo_url: str, bra
     ])
 
 
-def count_verdicts(claims: list[ClaimRecord]) -> Counter:
+def count_verdicts(claims: list[Claim]) -> Counter:
     """How many claims have each verdict (every verdict counted, zeros included)."""
     counts = Counter({v: 0 for v in VERDICTS})
     counts.update(claim.verdict for claim in claims)
