@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-import yaml
 
 from paperlib.analysis.similar import REAL_MODEL, SYNTHETIC_NOTICE, Similarity, audio_files, real_genre_model
 from paperlib.core import paths
 from paperlib.core.config import load_profile, parameter_rows
+from paperlib.core.overrides import parse_sets
 from paperlib.core.session import configure_environment
 from paperlib.data import download
 from paperlib.data.audio import AudioError
@@ -29,21 +28,10 @@ from paperlib.publish.notebook_runner import run_notebooks
 from paperlib.sweep.runner import plan_sweep, run_sweep
 
 
-def parse_assignments(items: list[str]) -> dict[str, Any]:
-    """`["epochs=3", "data_dir=~/gtzan"]` -> {"epochs": 3, "data_dir": "~/gtzan"} (YAML values)."""
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--set expects NAME=VALUE, got {item!r}.")
-        out[name.strip()] = yaml.safe_load(value)
-    return out
-
-
 def _reproduce(args: argparse.Namespace) -> int:
     configure_environment()
     only = args.notebooks.split(",") if args.notebooks else None
-    overrides = parse_assignments(args.set)
+    overrides = parse_sets(args.set)
     executed = run_notebooks(args.profile, overrides, only=only)
     run_path = load_profile(args.profile, **overrides).run_path()
     print(f"Executed {len(executed)} notebook(s) of run {run_path}")
@@ -55,7 +43,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     configure_environment()
-    config = load_profile(args.profile, **parse_assignments(args.set))
+    config = load_profile(args.profile, **parse_sets(args.set))
     trained = train_run(config)
     accuracy = ", ".join(f"{pooling} {cv.accuracy:.3f}" for pooling, cv in trained.items())
     print(f"Trained every model of {config.run_path()} (held-out accuracy: {accuracy}); `make "
@@ -134,7 +122,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _params(args: argparse.Namespace) -> int:
-    config = load_profile(args.profile, **parse_assignments(args.set))
+    config = load_profile(args.profile, **parse_sets(args.set))
     rows = parameter_rows(config)
     print(aligned_table(rows, {"parameter": "parameter", "type": "type", "default": "default",
                                "value": f"in {config.profile}", "help": "help"}))

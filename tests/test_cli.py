@@ -1,11 +1,34 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from paperlib.cli import main, parse_assignments
+from paperlib.cli import main
+from paperlib.core.overrides import parse_sets
 
 
 def test_assignments_are_yaml_values():
-    assert parse_assignments(["epochs=3", "data_dir=~/g", "pooling=mean"]) == {
+    assert parse_sets(["epochs=3", "data_dir=~/g", "pooling=mean"]) == {
         "epochs": 3, "data_dir": "~/g", "pooling": "mean"}
+    assert parse_sets(["conv_filters=8,16,32"]) == {"conv_filters": "8,16,32"}  # one value: Config splits it
+    for bad in ("epochs", "=3", "epochs=", "x=[1,"):
+        with pytest.raises(ValueError, match="--set"):
+            parse_sets([bad])
+    with pytest.raises(ValueError, match="given twice"):
+        parse_sets(["epochs=3", "epochs=4"])
+
+
+@given(name=st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+       values=st.lists(st.one_of(st.integers(-10**6, 10**6), st.booleans(),
+                                 st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)),
+                       min_size=1, max_size=4, unique_by=lambda v: (type(v), v)))
+def test_a_sweeps_values_and_a_runs_value_come_back_as_given(name, values):
+    from hypothesis import assume
+
+    text = ",".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+    assume(all(str(v) not in ("null", "yes", "no", "on", "off", "y", "n", "true", "false")
+               for v in values if isinstance(v, str)))
+    assert parse_sets([f"{name}={text}"], several=True) == {name: values}
+    assert parse_sets([f"{name}={text.split(',')[0]}"]) == {name: values[0]}
 
 
 def test_unknown_profile_exits_2_with_a_message(capsys):

@@ -87,11 +87,11 @@ def test_values_are_coerced_to_the_declared_type(name, given, coerced):
 
 
 def test_set_values_from_the_command_line_are_coerced():
-    from paperlib.cli import parse_assignments
+    from paperlib.core.overrides import parse_sets
 
     sets = ["learning_rate=3e-3", "validation_fraction=1e-1", "conv_filters=8,16,32",
             "ablation=true", "epochs=12"]
-    config = load_profile("smoke", **parse_assignments(sets))
+    config = load_profile("smoke", **parse_sets(sets))
     assert (config.learning_rate, config.validation_fraction, config.conv_filters, config.ablation,
             config.epochs) == (0.003, 0.1, (8, 16, 32), True, 12)
 

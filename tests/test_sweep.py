@@ -22,7 +22,8 @@ from paperlib.core.sweep_record import (ClaimTally, GroupSummary, MemberRecord, 
 from paperlib.publish.across_seeds_page import across_seeds_page, no_sweep_page
 from paperlib.sweep import runner
 from paperlib.sweep.cluster import dask_client, local_workers
-from paperlib.sweep.grid import expand, parse_axes, parse_axis
+from paperlib.core.overrides import parse_set
+from paperlib.sweep.grid import expand, parse_axes
 from paperlib.sweep.member import pack, unpack
 
 # Members as small as the notebooks allow: the sweep's machinery is under test, not the numbers.
@@ -34,12 +35,12 @@ SWEPT = ["01_data", "02_model", "03_cv_training"]
 # --- the grid -----------------------------------------------------------------------------------
 
 def test_axes_are_yaml_values_split_at_top_level_commas():
-    assert parse_axis("split=random,artist") == ("split", ["random", "artist"])
-    assert parse_axis("conv_filters=[8,16,32],[4,8,16]") == ("conv_filters", [[8, 16, 32], [4, 8, 16]])
-    assert parse_axis("epochs=3") == ("epochs", [3])
+    assert parse_set("split=random,artist", several=True) == ("split", ["random", "artist"])
+    assert parse_set("conv_filters=[8,16,32],[4,8,16]", several=True) == ("conv_filters", [[8, 16, 32], [4, 8, 16]])
+    assert parse_set("epochs=3", several=True) == ("epochs", [3])
     for bad in ("epochs", "=3", "epochs=", "epochs=3,3", "x=[1,"):
         with pytest.raises(ValueError):
-            parse_axis(bad)
+            parse_set(bad, several=True)
     with pytest.raises(ValueError, match="twice"):
         parse_axes(["epochs=3", "epochs=4"])
     with pytest.raises(ValueError, match="run_dir"):

@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 
 from paperlib.core.config import load_profile
+from paperlib.core.overrides import parse_sets
 
 
 @dataclass(frozen=True)
@@ -27,33 +27,13 @@ class Member:
         return {k: v for k, v in self.overrides.items() if k != "seed"}
 
 
-def parse_axis(item: str) -> tuple[str, list[Any]]:
-    """`"split=random,artist"` -> ("split", ["random", "artist"]); values are YAML, commas outside
-    brackets separate them (`conv_filters=[8,16,32],[16,32,64]` gives two lists)."""
-    name, sep, value = item.partition("=")
-    name = name.strip()
-    if not sep or not name or not value.strip():
-        raise ValueError(f"--set expects NAME=VALUE or NAME=V1,V2,..., got {item!r}.")
-    try:
-        values = yaml.safe_load(f"[{value}]")
-    except yaml.YAMLError as exc:
-        raise ValueError(f"--set {item!r}: cannot read the values ({exc.problem}).") from None
-    if len(values) != len({json.dumps(v, sort_keys=True) for v in values}):
-        raise ValueError(f"--set {item!r} repeats a value.")
-    return name, values
-
-
 def parse_axes(items: list[str]) -> dict[str, list[Any]]:
-    axes: dict[str, list[Any]] = {}
-    for item in items:
-        name, values = parse_axis(item)
-        if name in axes:
-            raise ValueError(f"--set {name}=... is given twice; give all its values at once "
-                             f"({name}=V1,V2).")
-        if name == "run_dir":
-            raise ValueError("A sweep places every member's run folder itself (members/<name>); "
-                             "run_dir cannot be set.")
-        axes[name] = values
+    """The grid's axes from `--set NAME=V1,V2,...` (`core.overrides.parse_sets`); run_dir is the
+    sweep's to place."""
+    axes = parse_sets(items, several=True)
+    if "run_dir" in axes:
+        raise ValueError("A sweep places every member's run folder itself (members/<name>); "
+                         "run_dir cannot be set.")
     return axes
 
 
