@@ -21,7 +21,7 @@ def main() -> None:
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "numba"))
     configure_environment()
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
     from paperlib.core.parallel import worker_count
     from paperlib.data.dataset import load_dataset
     from paperlib.data.features import cut_tokens
@@ -39,7 +39,7 @@ def main() -> None:
             n += 1
     rows.append(("synthesis, 1 core", n / (time.perf_counter() - start), "clips/s", ">= 10"))
 
-    config = make_config(clips_per_genre=20, seed=3)
+    config = Config(clips_per_genre=20, seed=3)
     dataset = load_dataset(config, progress=False)
     extract_images(load_dataset(config.replace(clips_per_genre=6, seed=4), progress=False),
                    config.replace(clips_per_genre=6, seed=4), progress=False)  # warm numba

@@ -82,7 +82,7 @@ def main() -> None:
     import librosa
 
     from paperlib.analysis.real_genres import artist_out_probabilities
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
     from paperlib.data.audio import read_audio
     from paperlib.data.clip_statistics import TABLE_SAMPLE_RATE, clip_statistics, harmonic_percussive
     from paperlib.data.feature_table import real_gtzan_data
@@ -103,7 +103,7 @@ def main() -> None:
         rows.append(("HPSS, clip_statistics.harmonic_percussive (1-d path)",
                      timed(lambda: harmonic_percussive(stft), 3), "same numbers; median of 3"))
 
-        data = real_gtzan_data(make_config(features_url=args.features_url, metadata_url=args.metadata_url))
+        data = real_gtzan_data(Config(features_url=args.features_url, metadata_url=args.metadata_url))
         if data.table is not None and data.artists is not None:
             groups = artist_groups(data.table.tracks["track_id"].tolist(), data.artists)
             rows.append(("leave-one-artist-out over the table, from scratch", timed(

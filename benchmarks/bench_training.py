@@ -34,12 +34,12 @@ FOLDS = 6
 
 
 def _problem(clips: int, epochs: int, batch_size: int):
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
     from paperlib.core.registry import FINAL
     from paperlib.data.folds import assign_folds
     from paperlib.model.cross_validation import model_spec
 
-    config = make_config(folds=FOLDS, epochs=epochs, batch_size=batch_size,
+    config = Config(folds=FOLDS, epochs=epochs, batch_size=batch_size,
                          early_stopping_start=epochs, clips_per_genre=clips // 10)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (clips, config.n_mels, config.n_frames), dtype=np.uint8)
@@ -175,8 +175,8 @@ def main() -> None:
     peak, how = peak_gflops()
     print(f"{platform.processor() or platform.machine()}, {args.clips} clips, 7 models "
           f"(6 folds + final), {args.epochs} epochs each; estimated peak {peak:.0f} GFLOP/s ({how})")
-    print(f"| design | backend | batch | model-clips/s | s/epoch, all models | paper 03 (min) "
-          f"| GFLOP/s | % of peak | peak memory (MB) |")
+    print("| design | backend | batch | model-clips/s | s/epoch, all models | paper 03 (min) "
+          "| GFLOP/s | % of peak | peak memory (MB) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, batch_size, row in rows:
         rate = row["model_clip_epochs"] / row["seconds"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from paperlib.core.config import Config, make_config
+from paperlib.core.config import Config
 from paperlib.core.results import DataResult, TrainingResult
 from paperlib.data.features import token_starts
 
@@ -39,7 +39,7 @@ def training_result(*, folds: list[float], oof: float = 0.8, mfcc: float = 0.5,
 
 def toy_clips(**params: Any) -> tuple[np.ndarray, np.ndarray, Config]:
     """24 toy 4 s 'clips' of 3 classes: the class is the token where a bright square sits."""
-    config = make_config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, clip_seconds=4.0,
+    config = Config(profile="tiny", n_mels=24, token_frames=9, n_tokens=4, clip_seconds=4.0,
                          folds=2, clips_per_genre=8, batch_size=8, **params)
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(3), 8)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.core.files import atomic_path, write_json
 from paperlib.core.registry import FINAL
 from paperlib.core.results import SCHEMA_VERSION, TrainingResult
@@ -23,7 +23,7 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
 
 
 def test_files_are_reached_through_the_registry_and_results_are_typed():
-    run = open_run(make_config(profile="t"))
+    run = open_run(Config(profile="t"))
     run.save_table("tracks", pd.DataFrame({"track_id": ["a", "b"], "genre": ["x", "y"], "label": [1, 2],
                                            "path": ["x/a.wav", "y/b.wav"], "motif_tokens": ["3", None]}))
     run.save_arrays("oof", {"x": np.arange(3)}, pooling="mean")
@@ -42,14 +42,14 @@ def test_files_are_reached_through_the_registry_and_results_are_typed():
     assert isinstance(results["03_cv_training"], TrainingResult)
     assert results["03_cv_training"].fold_accuracies == [0.5, 0.7]
     manifest = run.manifest()
-    assert manifest["config_key"] == make_config(profile="t").key()
+    assert manifest["config_key"] == Config(profile="t").key()
     assert manifest["schema_version"] == SCHEMA_VERSION
     assert set(manifest["steps"]) == {"01_data", "03_cv_training"}
     assert {"packages", "config"} <= set(manifest) and "git_commit" not in manifest
 
 
 def test_unknown_artifacts_and_wrong_fields_are_refused():
-    run = open_run(make_config(profile="t"))
+    run = open_run(Config(profile="t"))
     with pytest.raises(ValueError, match="No artifact 'oof_mean.npz' is declared"):
         run.path_of("oof_mean.npz")
     with pytest.raises(ValueError, match=r"takes the fields \['pooling'\], got none"):
@@ -68,7 +68,7 @@ def test_metrics_are_strict_json_with_a_reason_for_every_missing_value():
 
 
 def test_a_renamed_key_or_an_older_schema_is_refused_with_what_to_do():
-    run = open_run(make_config(profile="t"))
+    run = open_run(Config(profile="t"))
     run.record(training_result(folds=[0.5, 0.7]))
     stored = json.loads(run.path_of("metrics").read_text())
     stored["03_cv_training"]["oof_acc"] = stored["03_cv_training"].pop("oof_accuracy")
@@ -79,34 +79,34 @@ def test_a_renamed_key_or_an_older_schema_is_refused_with_what_to_do():
     del manifest["schema_version"]
     write_json(run.path_of("manifest"), manifest)
     with pytest.raises(RunFolderError, match="older version of paperlib .results schema 1.*Delete the folder"):
-        open_run(make_config(profile="t"))
+        open_run(Config(profile="t"))
     with pytest.raises(RunFolderError, match="results schema 1"):
         open_existing_run(run.path)
 
 
 def test_other_parameters_are_refused_with_the_difference():
-    open_run(make_config(profile="t", epochs=5))
+    open_run(Config(profile="t", epochs=5))
     with pytest.raises(RunFolderError, match=r"other parameters \(epochs: 5 -> 6\)"):
-        open_run(make_config(profile="t", epochs=6))
-    open_run(make_config(profile="t", epochs=5, workers=1))  # runtime parameters do not matter
+        open_run(Config(profile="t", epochs=6))
+    open_run(Config(profile="t", epochs=5, workers=1))  # runtime parameters do not matter
 
 
 def test_a_parameter_added_since_the_run_is_accepted_at_its_default_only():
-    run = open_run(make_config(profile="t", epochs=5))
+    run = open_run(Config(profile="t", epochs=5))
     manifest = run.manifest()
     del manifest["config"]["source"]  # as written before the code had `source`
     manifest["config_key"] = "older"
     write_json(run.path_of("manifest"), manifest)
     with pytest.raises(RunFolderError, match=r"source: 'audio' -> 'images'"):
-        open_run(make_config(profile="t", epochs=5, dataset="gtzan", data_dir="x", source="images"))
+        open_run(Config(profile="t", epochs=5, dataset="gtzan", data_dir="x", source="images"))
     with pytest.raises(RunFolderError, match="epochs"):
-        open_run(make_config(profile="t", epochs=6))
-    assert open_run(make_config(profile="t", epochs=5)).manifest()["config_key"] == \
-        make_config(profile="t", epochs=5).key()
+        open_run(Config(profile="t", epochs=6))
+    assert open_run(Config(profile="t", epochs=5)).manifest()["config_key"] == \
+        Config(profile="t", epochs=5).key()
 
 
 def test_other_data_is_refused(tmp_path):
-    run = open_run(make_config(profile="t"))
+    run = open_run(Config(profile="t"))
     run.bind_dataset("a" * 64, tmp_path)
     run.bind_dataset("a" * 64, tmp_path)
     with pytest.raises(RunFolderError, match="made from other data"):
@@ -114,10 +114,10 @@ def test_other_data_is_refused(tmp_path):
 
 
 def test_missing_artifacts_name_the_notebook_to_run():
-    run = open_run(make_config(profile="t"))
+    run = open_run(Config(profile="t"))
     with pytest.raises(RunFolderError, match="has no oof_attention.npz, which notebook 03_cv_training writes: run notebook 03_cv_training first"):
         run.load_arrays("oof", pooling="attention")
     with pytest.raises(RunFolderError, match="no results of 04_confusion: run notebook 04_confusion"):
         run.result("04_confusion")
     with pytest.raises(RunFolderError, match="run notebook 01_data first"):
-        open_run(make_config(profile="never"), create=False)
+        open_run(Config(profile="never"), create=False)

@@ -16,7 +16,7 @@ from paperlib.analysis.attention import (
     recovery,
     sample_examples,
 )
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.data.features import token_seconds
 
 
@@ -120,7 +120,7 @@ def test_above_chance_p():
 
 
 def test_example_table_marks_peaks_in_the_moment():
-    config = make_config()
+    config = Config()
     tracks = pd.DataFrame({"track_id": ["t0", "t1", "t2"], "genre": ["blues", "classical", "blues"],
                            "label": [0, 1, 0], "motif_tokens": ["3;4", "5", "0"]})
     oof = {"attention": one_hot_attention([4, 2, 0]), "genre": np.eye(10)[[0, 0, 0]]}
@@ -149,7 +149,7 @@ def test_attention_figures():
     matplotlib.use("Agg")
     from paperlib.analysis import plots
 
-    config = make_config()
+    config = Config()
     weights = one_hot_attention([3])[0]
     image = np.zeros((config.n_mels, config.n_frames), np.uint8)
     fig = plots.attention_example(image, weights, config, title="t", moment=(10.0, 12.0))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.model.attribution import TokenAttribution, gradient_function, neutral_tokens
 from paperlib.model.network import build_model, token_cnn_and_head
 
@@ -37,7 +37,7 @@ def looked_at():
 
 
 def test_the_head_on_the_token_cnn_is_the_model():
-    config = make_config(n_mels=24, token_frames=9, n_tokens=5)
+    config = Config(n_mels=24, token_frames=9, n_tokens=5)
     model = build_model(config, n_classes=4)
     tokens = np.random.default_rng(0).random((3, 5, 24, 9), dtype=np.float32)
     cnn, head = token_cnn_and_head(model)

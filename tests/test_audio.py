@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.data.audio import AudioError, fit_to_clip, load_clip, read_audio
 from tests.conftest import write_tone
 
@@ -15,8 +15,8 @@ def test_a_29_9_second_clip_is_padded_to_30(tmp_path):
 
 def test_a_clip_is_loaded_with_a_configs_numbers_or_keywords_that_override_them(tmp_path):
     path = write_tone(tmp_path / "a.wav", seconds=29.9)
-    assert np.array_equal(load_clip(path, make_config()), load_clip(path, **KW))
-    assert len(load_clip(path, make_config(), clip_seconds=10.0)) == 220500
+    assert np.array_equal(load_clip(path, Config()), load_clip(path, **KW))
+    assert len(load_clip(path, Config(), clip_seconds=10.0)) == 220500
     with pytest.raises(TypeError, match="a config or min_clip_seconds"):
         load_clip(path, sample_rate=22050, clip_seconds=30.0)
 

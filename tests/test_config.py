@@ -7,7 +7,6 @@ from paperlib.core.config import (
     available_profiles,
     known_parameters,
     load_profile,
-    make_config,
     recorded_params,
 )
 
@@ -43,18 +42,18 @@ def test_unknown_profile_lists_available_ones():
 ])
 def test_invalid_values_say_what_was_expected(params, needle):
     with pytest.raises(ValueError, match="expected") as info:
-        make_config(**params)
+        Config(**params)
     assert needle in str(info.value)
 
 
 def test_key_ignores_runtime_and_location_parameters_only():
-    base = make_config()
-    assert base.key() == make_config(workers=1, profile="other", run_dir="runs/x").key()
-    assert base.key() == make_config(metadata_url="file:///mirror").key()
-    gtzan = make_config(dataset="gtzan", data_dir="/a/gtzan")
+    base = Config()
+    assert base.key() == Config(workers=1, profile="other", run_dir="runs/x").key()
+    assert base.key() == Config(metadata_url="file:///mirror").key()
+    gtzan = Config(dataset="gtzan", data_dir="/a/gtzan")
     assert gtzan.key() == gtzan.replace(data_dir="/b/gtzan").key()
     assert "data_dir" not in gtzan.result_params() and "metadata_url" not in gtzan.result_params()
-    assert base.key() != make_config(epochs=base.epochs + 1).key()
+    assert base.key() != Config(epochs=base.epochs + 1).key()
 
 
 def test_overrides_from_strings_and_none():
@@ -66,10 +65,10 @@ def test_relative_paths_are_taken_from_the_project_root(monkeypatch, tmp_path):
     from paperlib.core import paths
 
     monkeypatch.chdir(tmp_path)
-    config = make_config(run_dir="runs/x", dataset="gtzan", data_dir="data/g")
+    config = Config(run_dir="runs/x", dataset="gtzan", data_dir="data/g")
     assert config.run_path() == paths.project_root() / "runs" / "x"
     assert config.data_path() == paths.project_root() / "data" / "g"
-    assert make_config(run_dir="/abs/r").run_path().as_posix() == "/abs/r"
+    assert Config(run_dir="/abs/r").run_path().as_posix() == "/abs/r"
 
 
 @pytest.mark.parametrize("name, given, coerced", [
@@ -82,7 +81,7 @@ def test_relative_paths_are_taken_from_the_project_root(monkeypatch, tmp_path):
     ("clip_seconds", 20, 20.0),
 ])
 def test_values_are_coerced_to_the_declared_type(name, given, coerced):
-    value = getattr(make_config(**{name: given}), name)
+    value = getattr(Config(**{name: given}), name)
     assert value == coerced and type(value) is type(coerced)
 
 
@@ -113,7 +112,7 @@ def test_set_values_from_the_command_line_are_coerced():
 ])
 def test_each_kind_of_error_names_parameter_value_and_expectation(params, message):
     with pytest.raises(ValueError) as info:
-        make_config(**params)
+        Config(**params)
     assert type(info.value) is ValueError  # not pydantic's ValidationError
     assert str(info.value).startswith(message)
 
@@ -126,7 +125,7 @@ def test_several_bad_parameters_are_named_together():
     for needle in ("learning_rate='fast'", "folds=1", "pooling='max'"):
         assert needle in str(info.value)
     with pytest.raises(ValueError, match=r"(?s)split='artist'.*source='images'"):
-        make_config(split="artist", source="images")  # the cross-field checks, both at once
+        Config(split="artist", source="images")  # the cross-field checks, both at once
 
 
 def test_unknown_parameter_is_refused_by_config_too():
@@ -147,10 +146,10 @@ def test_a_config_is_immutable_hashable_and_replace_revalidates():
 
 
 def test_to_dict_is_json_and_rebuilds_the_config():
-    config = make_config(conv_filters=(4, 8, 16))
+    config = Config(conv_filters=(4, 8, 16))
     data = config.to_dict()
     assert data["conv_filters"] == [4, 8, 16] and json.loads(json.dumps(data)) == data
-    assert set(data) == set(known_parameters()) and make_config(**data) == config
+    assert set(data) == set(known_parameters()) and Config(**data) == config
 
 
 def test_every_parameter_has_a_help_line():
@@ -159,8 +158,8 @@ def test_every_parameter_has_a_help_line():
 
 
 def test_recorded_params_of_an_older_manifest_equal_todays():
-    now = make_config(dataset="gtzan", data_dir="/x").result_params()
-    older = {**now, "data_dir": "/elsewhere", "metadata_url": None, "verbose": 1}
+    now = Config(dataset="gtzan", data_dir="/x").result_params()
+    older = {**now, "data_dir": "/elsewhere", "metadata_url": None}
     del older["source"]  # written before the code had `source`
     assert recorded_params(older) == now
 
@@ -168,7 +167,7 @@ def test_recorded_params_of_an_older_manifest_equal_todays():
 def test_a_run_folder_reopens_with_another_data_dir(tmp_path):
     from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
 
-    config = make_config(dataset="gtzan", data_dir=str(tmp_path / "a"), run_dir=str(tmp_path / "run"))
+    config = Config(dataset="gtzan", data_dir=str(tmp_path / "a"), run_dir=str(tmp_path / "run"))
     run = open_run(config)
     run.bind_dataset("f" * 64, tmp_path / "a" / "genres")
     moved = open_run(config.replace(data_dir=str(tmp_path / "b")))  # the same data, moved
@@ -182,7 +181,7 @@ def test_a_run_folder_reopens_with_another_data_dir(tmp_path):
 def test_a_gtzan_run_folder_reopens_from_where_its_data_was_found(tmp_path):
     from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
 
-    config = make_config(dataset="gtzan", data_dir=str(tmp_path / "a"), run_dir=str(tmp_path / "run"))
+    config = Config(dataset="gtzan", data_dir=str(tmp_path / "a"), run_dir=str(tmp_path / "run"))
     run = open_run(config)
     with pytest.raises(RunFolderError, match="no dataset yet: run notebook 01_data first"):
         open_existing_run(run.path)

@@ -94,7 +94,7 @@ def test_recovery_table_rows_per_account():
 def test_out_of_fold_accounts_from_the_fold_models(tmp_path):
     """Each clip is explained by the fold model that held it out; every deletion curve starts at
     the intact clip and ends at the all-neutral clip, whatever the order."""
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
     from paperlib.model.attribution import TokenAttribution
     from paperlib.model.network import build_model, load_model
 
@@ -102,7 +102,7 @@ def test_out_of_fold_accounts_from_the_fold_models(tmp_path):
         def path_of(self, name, *, pooling, fold):
             return tmp_path / f"fold{fold}.keras"
 
-    config = make_config(n_mels=24, token_frames=9, n_tokens=6)
+    config = Config(n_mels=24, token_frames=9, n_tokens=6)
     for fold in (0, 1):
         build_model(config, n_classes=3).save(tmp_path / f"fold{fold}.keras")
     rng = np.random.default_rng(0)

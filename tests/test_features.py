@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.data.features import (
     covering_tokens,
     cut_tokens,
@@ -14,11 +14,11 @@ from paperlib.data.features import (
 
 
 def test_token_starts_match_the_design():
-    assert token_starts(make_config()).tolist() == [0, 32, 64, 97, 129, 161, 193, 226, 258, 290]
+    assert token_starts(Config()).tolist() == [0, 32, 64, 97, 129, 161, 193, 226, 258, 290]
 
 
 def test_tokens_are_about_four_seconds_with_about_one_second_overlap():
-    windows = token_seconds(make_config())
+    windows = token_seconds(Config())
     lengths = windows[:, 1] - windows[:, 0]
     overlaps = windows[:-1, 1] - windows[1:, 0]
     assert np.allclose(lengths, 3.94, atol=0.05)
@@ -27,19 +27,19 @@ def test_tokens_are_about_four_seconds_with_about_one_second_overlap():
 
 
 def test_geometry_is_configuration():
-    config = make_config(n_tokens=5, token_frames=40)
+    config = Config(n_tokens=5, token_frames=40)
     assert len(token_starts(config)) == 5 and token_starts(config)[-1] == config.n_frames - 40
 
 
 def test_covering_tokens_hold_the_midpoint():
-    config = make_config()
+    config = Config()
     assert covering_tokens(0.5, 2.5, config) == [0]
     assert covering_tokens(2.5, 4.5, config) == [0, 1]  # midpoint 3.5 s is in tokens 0 and 1
     assert covering_tokens(27.0, 29.5, config) == [9]
 
 
 def test_image_shape_and_range():
-    config = make_config()
+    config = Config()
     rng = np.random.default_rng(0)
     db = log_mel_db(rng.standard_normal(config.clip_samples).astype(np.float32), config)
     image = to_grayscale(db)
@@ -48,7 +48,7 @@ def test_image_shape_and_range():
 
 
 def test_cut_tokens_are_slices_of_the_image():
-    config = make_config()
+    config = Config()
     images = np.random.default_rng(1).integers(0, 256, (2, 217, 335), dtype=np.uint8)
     tokens = cut_tokens(images, config)
     assert tokens.shape == (2, 10, 217, 45) and tokens.dtype == np.float32
@@ -58,4 +58,4 @@ def test_cut_tokens_are_slices_of_the_image():
 
 def test_cut_tokens_refuses_other_shapes():
     with pytest.raises(ValueError, match="Expected images of shape"):
-        cut_tokens(np.zeros((1, 217, 300), np.uint8), make_config())
+        cut_tokens(np.zeros((1, 217, 300), np.uint8), Config())

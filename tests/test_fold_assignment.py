@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, fold_assignment
 from paperlib.data.genres import GENRES
 from paperlib.data.gtzan_splits import read_artist_index, read_filtered_split
@@ -13,11 +13,11 @@ from tests.conftest import METADATA, write_tone
 
 def test_split_values_are_checked():
     with pytest.raises(ValueError, match="split='fault-filtered'.*only for GTZAN"):
-        make_config(split="fault-filtered")
-    assert make_config(split="fault-filtered", dataset="gtzan", data_dir="x").split == "fault-filtered"
+        Config(split="fault-filtered")
+    assert Config(split="fault-filtered", dataset="gtzan", data_dir="x").split == "fault-filtered"
     with pytest.raises(ValueError, match="split='artist'.*synthetic"):
-        make_config(split="artist")
-    assert make_config(split="artist", dataset="gtzan", data_dir="x").split == "artist"
+        Config(split="artist")
+    assert Config(split="artist", dataset="gtzan", data_dir="x").split == "artist"
 
 
 def test_artist_folds_keep_each_artist_in_one_fold(tmp_path, monkeypatch):
@@ -28,7 +28,7 @@ def test_artist_folds_keep_each_artist_in_one_fold(tmp_path, monkeypatch):
     for genre in ("blues", "reggae"):
         for i in range(0, 96, 8):  # spread over the genre: GTZAN lists an artist's clips together
             write_tone(root / genre / f"{genre}.{i:05d}.au", seconds=4.5, freq=200 + 5 * i)
-    config = make_config(dataset="gtzan", data_dir=str(root.parent), split="artist", folds=3,
+    config = Config(dataset="gtzan", data_dir=str(root.parent), split="artist", folds=3,
                          metadata_url=METADATA.as_uri(), run_dir=str(tmp_path / "run"), workers=1)
     prepared, _ = prepare_data(config, progress=False)
     folds = fold_assignment(prepared.tracks, config)
@@ -54,7 +54,7 @@ def test_fault_filtered_keeps_the_listed_clips_in_their_published_roles(tmp_path
     root = tmp_path / "gtzan" / "genres"
     for i, track in enumerate([*sum(chosen.values(), []), unlisted]):
         write_tone(root / track.split(".")[0] / f"{track}.au", seconds=4.5, freq=200 + 20 * i)
-    config = make_config(dataset="gtzan", data_dir=str(root.parent), split="fault-filtered",
+    config = Config(dataset="gtzan", data_dir=str(root.parent), split="fault-filtered",
                          metadata_url=METADATA.as_uri(), run_dir=str(tmp_path / "run"), workers=1)
     prepared, report = prepare_data(config, progress=False)
     assert unlisted in report.left_out and unlisted not in prepared.tracks["track_id"].tolist()

@@ -18,7 +18,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.core.run_folder import RunFolderError, open_run
 from paperlib.data.audio import MAX_FRAMES, AudioError, read_audio
 from paperlib.data.spectrogram_images import ImageError, read_png
@@ -172,7 +172,7 @@ def test_random_png_bytes_give_an_image_error(tmp_path, data):
     path = tmp_path / "blues00000.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + data)
     with bounded(path.name), pytest.raises(ImageError):
-        read_png(path, make_config())
+        read_png(path, Config())
 
 
 def test_a_png_claiming_a_huge_canvas_is_refused(tmp_path):
@@ -186,7 +186,7 @@ def test_a_png_claiming_a_huge_canvas_is_refused(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
                      + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
     with bounded(path.name), pytest.raises(ImageError, match="5000 x 5000"):
-        read_png(path, make_config())
+        read_png(path, Config())
 
 
 def test_a_flac_claiming_billions_of_samples_reads_what_it_holds(tmp_path):
@@ -203,7 +203,7 @@ def test_a_flac_claiming_billions_of_samples_reads_what_it_holds(tmp_path):
 @BOUNDED
 @given(data=st.binary(max_size=2048) | st.text(max_size=500).map(str.encode))
 def test_a_damaged_track_table_gives_a_run_folder_error(tmp_path, data):
-    run = open_run(make_config(run_dir=str(tmp_path / "run")))
+    run = open_run(Config(run_dir=str(tmp_path / "run")))
     run.path_of("tracks").write_bytes(data)
     with bounded("tracks.csv"):
         try:

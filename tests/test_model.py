@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.model.network import (
     build_model,
     explain,
@@ -22,7 +22,7 @@ def test_outputs_shapes_and_attention(tokens):
     import keras
 
     keras.utils.set_random_seed(0)
-    model = build_model(make_config(**SMALL), n_classes=4)
+    model = build_model(Config(**SMALL), n_classes=4)
     out = explain(model, tokens)
     assert out["genre"].shape == (3, 4) and np.allclose(out["genre"].sum(1), 1, atol=1e-5)
     assert out["attention"].shape == (3, 5) and np.allclose(out["attention"].sum(1), 1, atol=1e-5)
@@ -33,7 +33,7 @@ def test_outputs_shapes_and_attention(tokens):
 
 
 def test_mean_pooling_has_uniform_frozen_weights(tokens):
-    model = build_model(make_config(pooling="mean", **SMALL), n_classes=4)
+    model = build_model(Config(pooling="mean", **SMALL), n_classes=4)
     out = explain(model, tokens)
     assert np.allclose(out["attention"], 0.2)
     counts = parameter_counts(model).set_index("layer")
@@ -41,14 +41,14 @@ def test_mean_pooling_has_uniform_frozen_weights(tokens):
 
 
 def test_save_and_reload_is_identical(tokens, tmp_path):
-    model = build_model(make_config(**SMALL), n_classes=4)
+    model = build_model(Config(**SMALL), n_classes=4)
     assert roundtrip_difference(model, tokens, tmp_path / "m.keras") == 0.0
     reloaded = load_model(tmp_path / "m.keras")
     assert reloaded.count_params() == model.count_params()
 
 
 def test_default_model_is_small():
-    model = build_model(make_config(), n_classes=10)
+    model = build_model(Config(), n_classes=10)
     total = parameter_counts(model).iloc[-1]["trainable"]
     assert 5_000 < total < 50_000
 
@@ -58,10 +58,10 @@ def test_batch_norm_normalises_every_convolution_and_round_trips(tokens, tmp_pat
 
     from paperlib.model.network import token_cnn_and_head
 
-    model = build_model(make_config(batch_norm=True, **SMALL), n_classes=4)
+    model = build_model(Config(batch_norm=True, **SMALL), n_classes=4)
     cnn = model.get_layer("token_embeddings").layer
     assert sum(isinstance(layer, layers.BatchNormalization) for layer in cnn.layers) == 3
-    plain = build_model(make_config(**SMALL), n_classes=4).get_layer("token_embeddings").layer
+    plain = build_model(Config(**SMALL), n_classes=4).get_layer("token_embeddings").layer
     assert not any(isinstance(layer, layers.BatchNormalization) for layer in plain.layers)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(tokens, np.arange(3), epochs=1, verbose=0)  # moving statistics away from their start

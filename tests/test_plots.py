@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis import plots
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 
 
 def test_each_plot_returns_a_figure_with_content():
-    config = make_config()
+    config = Config()
     image = np.random.default_rng(0).integers(0, 256, (217, 335), dtype=np.uint8)
     figures = [
         plots.class_balance(pd.DataFrame({"genre": ["blues", "rock", "rock"]})),

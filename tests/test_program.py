@@ -12,7 +12,7 @@ import pytest
 from tests.factories import toy_clips
 
 import paperlib.model.program as program
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.data.features import cut_tokens
 from paperlib.model.program import Checkpoint, ModelSpec, ModelState, early_stopping, train_together
 
@@ -113,7 +113,7 @@ def test_a_checkpoint_continues_only_the_models_it_matches(problem, tmp_path):
 
 
 def _stopping(losses, start, patience):
-    config = make_config(early_stopping_start=start, early_stopping_patience=patience)
+    config = Config(early_stopping_start=start, early_stopping_patience=patience)
     state = ModelState([], [])
     for epoch, loss in enumerate(losses, 1):
         state.history.append({"val_loss": loss})
@@ -176,7 +176,7 @@ def test_a_stuck_model_starts_again_from_another_seed(problem, whole, tmp_path):
 
 
 def test_is_stuck_only_when_finished_under_the_bar_with_restarts_left():
-    config = make_config(restart_below=0.8, restarts=1)
+    config = Config(restart_below=0.8, restarts=1)
     state = ModelState([], [], history=[{"val_accuracy": 0.6}] * 3, epochs_done=3, stopped=True)
     assert program.is_stuck(state, config)
     assert not program.is_stuck(state, config.replace(restart_below=0.5))

@@ -305,12 +305,12 @@ def test_placed_clips_are_predicted_without_their_artist(tmp_path, monkeypatch):
 
 
 def test_a_synthetic_run_places_nothing_and_says_why(tmp_path):
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
     from paperlib.core.run_folder import open_run
     from paperlib.data.feature_table import RealGtzanData
 
     table, artists = made_up_table()
-    run = open_run(make_config(run_dir=str(tmp_path / "run")))
+    run = open_run(Config(run_dir=str(tmp_path / "run")))
     placed, why = real_genres.placed_check(RealGtzanData(table, artists, None), run)
     assert placed is None and "synthetic" in why
     assert real_genres.placed_check(RealGtzanData(None, None, None, {"feature table": "gone"}), run)[0] is None
@@ -320,7 +320,7 @@ def test_a_synthetic_run_places_nothing_and_says_why(tmp_path):
 
 def test_the_result_records_the_reliability_and_the_placed_clips(tmp_path):
     from paperlib.claims.real_gtzan import closing_note, real_genre_note, real_gtzan_result
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
     from paperlib.core.results import RealGtzanResult
     from paperlib.data.feature_table import RealGtzanData
 
@@ -331,7 +331,7 @@ def test_the_result_records_the_reliability_and_the_placed_clips(tmp_path):
     found, _ = real_genres.artist_out_check(data)
     placed, _ = real_genres.placed_check(data, run)
     problems = {"feature table": "not needed here"}
-    result = real_gtzan_result(config=make_config(), problems=problems, comparison_reason="synthetic",
+    result = real_gtzan_result(config=Config(), problems=problems, comparison_reason="synthetic",
                                artist_out=found, placed=placed)
     assert (result.artist_out_top1, result.artist_out_top3, result.artist_out_artists) == (found.top1, found.top3, 31)
     assert [c.track_id for c in result.placed_clips] == ["jazz.00001"] and result.placed_top1 == placed.top1
@@ -339,17 +339,17 @@ def test_the_result_records_the_reliability_and_the_placed_clips(tmp_path):
     assert RealGtzanResult.model_validate(json.loads(result.model_dump_json())) == result
     note = real_genre_note(result)
     assert f"{found.top1:.1%}" in note and f"{found.top3:.1%}" in note and "1 clips read" in note
-    empty = real_gtzan_result(config=make_config(), problems=problems, comparison_reason="synthetic")
+    empty = real_gtzan_result(config=Config(), problems=problems, comparison_reason="synthetic")
     assert empty.artist_out_top1 is None and "not needed here" in empty.missing["artist_out_top1"]
     assert real_genre_note(empty) == "" and "Nothing was measured" in closing_note(empty)
 
 
 def test_a_result_recorded_before_the_real_genre_numbers_still_reads():
     from paperlib.claims.real_gtzan import real_gtzan_result
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
     from paperlib.core.results import ADDED_IN_ISSUE_22, RealGtzanResult
 
-    stored = json.loads(real_gtzan_result(config=make_config(), problems={"t": "x"}).model_dump_json())
+    stored = json.loads(real_gtzan_result(config=Config(), problems={"t": "x"}).model_dump_json())
     for name in ADDED_IN_ISSUE_22:
         del stored[name], stored["missing"][name]
     old = RealGtzanResult.model_validate(stored)
@@ -367,9 +367,9 @@ def test_the_ten_samples_are_placed_by_models_without_their_artists(tmp_path, re
     if not SAMPLES.is_dir():
         pytest.skip("no GTZAN samples beside the project")
     monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(real_cache))
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
 
-    data = real_gtzan_data(make_config(features_url=FEATURES.as_uri(), metadata_url=METADATA.as_uri()))
+    data = real_gtzan_data(Config(features_url=FEATURES.as_uri(), metadata_url=METADATA.as_uri()))
     run = gtzan_run_of(SAMPLES, tmp_path, [f"{g}.00000" for g in GENRES], list(GENRES))
     placed, why = real_genres.placed_check(data, run)
     assert why == "" and len(placed.tracks) == 10 and placed.tracks["in_table"].all()

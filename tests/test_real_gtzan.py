@@ -30,7 +30,7 @@ from paperlib.claims.real_gtzan import (
     references_table,
 )
 from paperlib.cli import main
-from paperlib.core.config import load_profile, make_config
+from paperlib.core.config import load_profile, Config
 from paperlib.core.results import RealGtzanResult
 from paperlib.data import download as dl
 from paperlib.data.feature_table import FeatureTable, RealGtzanData, read_feature_table, real_gtzan_data
@@ -95,7 +95,7 @@ def test_a_wrong_file_is_kept_aside_with_a_clear_error(tmp_path, mirror):
 
 def test_an_empty_mirror_is_named_with_the_command_that_fixes_it(tmp_path, own_cache, capsys):
     (tmp_path / "empty").mkdir()
-    config = make_config(features_url=(tmp_path / "empty").as_uri())
+    config = Config(features_url=(tmp_path / "empty").as_uri())
     data = real_gtzan_data(config)
     assert data.table is None and list(data.problems) == ["feature table"]
     assert "Could not download features_30_sec.csv" in data.problems["feature table"]
@@ -106,12 +106,12 @@ def test_an_empty_mirror_is_named_with_the_command_that_fixes_it(tmp_path, own_c
 
 
 def test_features_url_is_a_location_not_a_result_parameter():
-    assert make_config(features_url="file:///x").key() == make_config().key()
+    assert Config(features_url="file:///x").key() == Config().key()
 
 
 def test_the_table_without_metadata_still_gives_the_random_folds(tmp_path, own_cache, mirror):
     (tmp_path / "empty").mkdir()
-    config = make_config(folds=3, features_url=mirror.as_uri(), metadata_url=(tmp_path / "empty").as_uri())
+    config = Config(folds=3, features_url=mirror.as_uri(), metadata_url=(tmp_path / "empty").as_uri())
     data = real_gtzan_data(config)
     assert data.table is not None and data.artists is None
     assert "paperlib fetch metadata" in data.problems["GTZAN metadata (artists, fault-filtered lists)"]
@@ -157,7 +157,7 @@ def _artist_world(seed: int = 0):
 
 def test_artist_leakage_is_found_where_it_is_built_in():
     table, artists, lists = _artist_world()
-    splits = clip_statistics_splits(table, RealGtzanData(table, artists, lists), make_config(folds=4))
+    splits = clip_statistics_splits(table, RealGtzanData(table, artists, lists), Config(folds=4))
     rows = splits.accuracies.set_index(["classifier", "split"])
     assert set(rows.index) == {(c, s) for c in ("logistic regression", "RBF SVM")
                                for s in ("random", "artist", "fault-filtered")}
@@ -174,14 +174,14 @@ def test_no_leakage_where_artists_do_not_matter():
     rng = np.random.default_rng(1)
     genre_only = FeatureTable(table.tracks, rng.normal(size=(10, 40))[table.labels] * 0.6
                               + rng.normal(size=(240, 40)), table.columns)
-    splits = clip_statistics_splits(genre_only, RealGtzanData(genre_only, artists, lists), make_config(folds=4))
+    splits = clip_statistics_splits(genre_only, RealGtzanData(genre_only, artists, lists), Config(folds=4))
     assert splits.leakage[1] <= 0 <= splits.leakage[2]
     assert leakage_claim(splits).holds is False
 
 
 def test_without_artists_only_random_folds_and_no_leakage_verdict():
     table, _, _ = _artist_world()
-    splits = clip_statistics_splits(table, RealGtzanData(table, None, None), make_config(folds=4))
+    splits = clip_statistics_splits(table, RealGtzanData(table, None, None), Config(folds=4))
     assert set(splits.accuracies["split"]) == {"random"} and splits.groups == "clips"
     claim = leakage_claim(splits, "no artist index")
     assert claim.holds is None and claim.this_run == "not testable: no artist index"
@@ -258,7 +258,7 @@ def test_blues_and_country_apart_does_not_hold():
 
 
 def test_claims_are_not_testable_without_the_table():
-    config = make_config()
+    config = Config()
     problems = {"feature table": "Could not download features_30_sec.csv. To fix: run `paperlib fetch features`."}
     result = real_gtzan_result(config=config, problems=problems, comparison_reason="dataset synthetic")
     assert isinstance(result, RealGtzanResult) and result.clips is None and result.baselines == []
@@ -325,11 +325,11 @@ def test_a_gtzan_runs_model_is_compared_once_it_is_trained(tmp_path):
     from paperlib.core.run_folder import open_run
 
     table, _, _ = _artist_world()
-    config = make_config(dataset="gtzan", data_dir=str(tmp_path), run_dir=str(tmp_path / "run"), folds=4)
+    config = Config(dataset="gtzan", data_dir=str(tmp_path), run_dir=str(tmp_path / "run"), folds=4)
     run = open_run(config)
     assert model_comparison(run, table, config) == (None, "notebook 03 has not trained this run's model yet")
     assert model_comparison(run, None, config)[0] is None
-    assert "synthetic" in model_comparison(run, table, make_config())[1]
+    assert "synthetic" in model_comparison(run, table, Config())[1]
     run.save_table("tracks", table.tracks.assign(path="x.wav"))
     folds = np.tile(np.arange(4), 60)
     run.save_arrays("oof", {"genre": np.eye(10)[table.labels], "fold": folds, "label": table.labels},

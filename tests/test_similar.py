@@ -9,7 +9,7 @@ import pytest
 
 from paperlib.analysis.similar import SYNTHETIC_NOTICE, Similarity
 from paperlib.cli import main
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
 from paperlib.data.genres import GENRES
 from tests.conftest import write_tone
@@ -18,7 +18,7 @@ CLIPS = 20
 
 
 def tiny_config(run_dir):
-    return make_config(profile="tiny", conv_filters=(2, 2, 2), embedding_dim=4, attention_heads=1,
+    return Config(profile="tiny", conv_filters=(2, 2, 2), embedding_dim=4, attention_heads=1,
                        attention_key_dim=2, clips_per_genre=6, folds=2, run_dir=str(run_dir))
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from paperlib.claims.claim import claims_table
 from paperlib.core.results import Claim
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.core.parallel import parallel_map
 from paperlib.model.baselines import mfcc_logistic_oof
 
@@ -57,7 +57,7 @@ def test_claim_verdicts():
 def test_batch_order_covers_every_fit_clip_once_and_depends_only_on_seed_and_epoch():
     from paperlib.model.program import ModelSpec
 
-    config = make_config()
+    config = Config()
     spec = ModelSpec("attention", 2, 0, np.arange(10, 30), np.arange(5), np.arange(5))
     first = spec.batch_order(config, 0)
     assert sorted(first) == list(range(20))

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.data.dataset import DatasetError, load_dataset
 from paperlib.data.features import to_grayscale
 from paperlib.data.spectrogram_images import (
@@ -22,7 +22,7 @@ from tests.conftest import write_tone
 @pytest.fixture
 def pattern():
     """A log-mel image with a loud low band (rows 10-29) and a loud moment (frames 200-204)."""
-    config = make_config()
+    config = Config()
     db = -80 + 20 * np.random.default_rng(0).random((config.n_mels, config.n_frames))
     db[10:30, :] = -5
     db[:, 200:205] = 0
@@ -48,7 +48,7 @@ def test_a_rendered_plot_reads_back_as_the_same_image(tmp_path, pattern):
 def test_unreadable_and_blank_images_are_refused(tmp_path):
     from PIL import Image
 
-    config = make_config()
+    config = Config()
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not a png")
     with pytest.raises(ImageError, match="Cannot read image .*bad.png"):
@@ -77,7 +77,7 @@ def _kaggle_folder(root, config, *, images=True):
 
 
 def test_images_source_reads_the_pngs_and_skips_clips_without_one(tmp_path):
-    config = make_config(dataset="gtzan", data_dir=str(tmp_path / "kaggle"), source="images",
+    config = Config(dataset="gtzan", data_dir=str(tmp_path / "kaggle"), source="images",
                          folds=2, clips_per_genre=2, workers=1)
     _kaggle_folder(tmp_path / "kaggle", config)
     dataset = load_dataset(config, progress=False)
@@ -99,7 +99,7 @@ def test_images_source_reads_the_pngs_and_skips_clips_without_one(tmp_path):
 
 
 def test_images_source_without_the_images_folder_says_what_to_do(tmp_path):
-    config = make_config(dataset="gtzan", data_dir=str(tmp_path / "kaggle"), source="images",
+    config = Config(dataset="gtzan", data_dir=str(tmp_path / "kaggle"), source="images",
                          folds=2, clips_per_genre=2)
     _kaggle_folder(tmp_path / "kaggle", config, images=False)
     with pytest.raises(DatasetError, match="images_original/ folder beside"):
@@ -108,7 +108,7 @@ def test_images_source_without_the_images_folder_says_what_to_do(tmp_path):
 
 def test_images_source_is_refused_for_the_synthetic_dataset():
     with pytest.raises(ValueError, match="source='images' is invalid"):
-        make_config(source="images")
+        Config(source="images")
 
 
 def test_a_query_is_imaged_as_the_run_was_trained(pattern):

@@ -3,7 +3,7 @@ import warnings
 
 import pytest
 
-from paperlib.core.config import make_config
+from paperlib.core.config import Config
 from paperlib.core.registry import artifact
 from paperlib.data.audio import AudioError
 from paperlib.data.dataset import load_dataset
@@ -22,14 +22,14 @@ def gtzan_like(tmp_path, monkeypatch):
 
 
 def test_extraction_then_cache_hit(gtzan_like):
-    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
+    config = Config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
     dataset = load_dataset(config)
     first = extract_images(dataset, config, progress=False)
     assert first.images.shape == (6, 217, 335) and not first.cache_hit
     assert cache_file(dataset, config).is_file()
     second = extract_images(dataset, config, progress=False)
     assert second.cache_hit and (second.images == first.images).all()
-    other = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, n_mels=128, workers=1)
+    other = Config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, n_mels=128, workers=1)
     assert cache_file(dataset, other) != cache_file(dataset, config)
 
 
@@ -37,7 +37,7 @@ def test_bad_clips_are_skipped_with_a_warning_naming_them(gtzan_like):
     (gtzan_like / "rock" / "rock.00001.au").unlink()
     (gtzan_like / "rock" / "rock.00001.wav").write_bytes(b"RIFF\x00\x00WAVEfmt broken" * 100)
     write_tone(gtzan_like / "rock" / "rock.00002.au", seconds=2.0)
-    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
+    config = Config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = extract_images(load_dataset(config), config, progress=False)
@@ -57,7 +57,7 @@ def test_a_wav_whose_header_says_zero_hz_is_skipped_by_name(gtzan_like):
     data = bytearray(wav.read_bytes())
     data[24:28] = struct.pack("<I", 0)  # the sample rate field: 0 (once a ZeroDivisionError in a worker)
     wav.write_bytes(bytes(data))
-    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=2)
+    config = Config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = extract_images(load_dataset(config), config, progress=False)
@@ -68,7 +68,7 @@ def test_a_wav_whose_header_says_zero_hz_is_skipped_by_name(gtzan_like):
 def test_nothing_usable_is_an_error(gtzan_like):
     for path in gtzan_like.rglob("*.au"):
         path.write_bytes(b"junk")
-    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
+    config = Config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(AudioError, match="No usable clip"):
@@ -81,7 +81,7 @@ def test_a_genre_with_no_readable_file_is_named(gtzan_like, tmp_path):
 
     for path in (gtzan_like / "rock").glob("*.au"):
         path.write_bytes(b"junk")
-    config = make_config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1,
+    config = Config(dataset="gtzan", data_dir=str(gtzan_like), folds=2, workers=1,
                          run_dir=str(tmp_path / "run"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

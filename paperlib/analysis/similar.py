@@ -189,9 +189,9 @@ def real_genre_model(*, features_url: str | None = None, metadata_url: str | Non
     """The real-genre model from the feature table and Sturm's artist index (the project cache,
     else fetched from the mirrors given or the pinned origins), and what is missing, with the fix
     ("" when nothing is): without the table no model, without the index no reliability."""
-    from paperlib.core.config import make_config
+    from paperlib.core.config import Config
 
-    data = real_gtzan_data(make_config(features_url=features_url, metadata_url=metadata_url))
+    data = real_gtzan_data(Config(features_url=features_url, metadata_url=metadata_url))
     reasons = "; ".join(why.split(" To fix: ")[0] for why in data.problems.values())
     if data.table is None:
         return None, (f"Real genres not answered: Kaggle's GTZAN feature table is missing ({reasons}). "

@@ -40,7 +40,6 @@ RUNTIME_KEYS = frozenset({"profile", "workers", "run_dir"})
 # audio, and the metadata files and the feature table are checked against pinned SHA-256 sums
 # whatever their URL.
 LOCATION_KEYS = frozenset({"data_dir", "metadata_url", "features_url"})
-REMOVED_KEYS = frozenset({"verbose"})  # parameters of older versions, found in old manifests
 
 
 def _split_list(value: Any) -> Any:
@@ -263,8 +262,8 @@ def _explain(exc: ValidationError, params: dict[str, Any]) -> str:
 def recorded_params(stored: dict[str, Any]) -> dict[str, Any]:
     """A manifest's result parameters, with each parameter added to the code since the run was
     made at its default (the code then behaved as the default does), and those that are no
-    longer result parameters (locations, removed ones) left out."""
-    dropped = RUNTIME_KEYS | LOCATION_KEYS | REMOVED_KEYS
+    result parameters (runtime and location ones) left out."""
+    dropped = RUNTIME_KEYS | LOCATION_KEYS
     return {**Config().result_params(), **{k: v for k, v in stored.items() if k not in dropped}}
 
 
@@ -294,11 +293,6 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in paths.params_dir().glob("*.yaml"))
 
 
-def make_config(**params: Any) -> Config:
-    """Build a Config from keyword parameters (ValueError naming unknown or invalid ones)."""
-    return Config(**params)
-
-
 def load_profile(profile: str = "default", **overrides: Any) -> Config:
     """Read `params/<profile>.yaml` (or a YAML file path) and apply overrides; None overrides are ignored."""
     path = Path(profile)
@@ -314,4 +308,4 @@ def load_profile(profile: str = "default", **overrides: Any) -> Config:
         raise ValueError(f"Profile {path} must be a mapping of parameter: value, got {type(params).__name__}.")
     params.update({k: v for k, v in overrides.items() if v is not None})
     params.setdefault("profile", path.stem)
-    return make_config(**params)
+    return Config(**params)

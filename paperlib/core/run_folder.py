@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib.core import paths
-from paperlib.core.config import Config, make_config, recorded_params
+from paperlib.core.config import Config, recorded_params
 from paperlib.core.files import atomic_path, write_json
 from paperlib.core.registry import artifact
 from paperlib.core.results import SCHEMA_VERSION, StepResult, read_result
@@ -267,7 +267,7 @@ def open_existing_run(path: str | Path) -> RunFolder:
     if stored.get("dataset") == "gtzan" and not where:
         raise RunFolderError(f"Run folder {path} has no dataset yet: run notebook 01_data first.")
     try:
-        config = make_config(**recorded_params(stored), profile=manifest.get("profile", "default"),
+        config = Config(**recorded_params(stored), profile=manifest.get("profile", "default"),
                              run_dir=str(path), data_dir=where)
     except (TypeError, ValueError) as exc:
         raise RunFolderError(f"{manifest_path} holds parameters this version cannot use ({exc}); "

@@ -6,10 +6,12 @@ import logging
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from paperlib.core import paths
+from paperlib.core.config import Config, load_profile
 
 
 def configure_environment() -> dict[str, str]:
@@ -40,6 +42,19 @@ def configure_environment() -> dict[str, str]:
     # a resumed training ends where an uninterrupted one does only with deterministic GPU kernels
     os.environ.setdefault("XLA_FLAGS", "--xla_gpu_deterministic_ops=true")
     return {name: os.environ[name] for name in wanted}
+
+
+def start_notebook(profile: str, overrides: dict[str, Any] | None = None) -> Config:
+    """A notebook's first step, the same in every notebook: its run's configuration (the profile
+    with papermill's overrides), seeds and plot style (`setup`), and one line saying which run
+    this is."""
+    config = load_profile(profile, **(overrides or {}))
+    setup(config.seed)
+    source = ("Kaggle images_original PNGs, the paper's input" if config.source == "images"
+              else "log-mel from the audio")
+    print(f"profile {config.profile!r}, dataset {config.dataset!r}, input {config.source!r} ({source}), "
+          f"run folder {config.run_path()}")
+    return config
 
 
 def setup(seed: int = 42, *, plots: bool = True) -> None:

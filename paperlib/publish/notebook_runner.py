@@ -64,14 +64,13 @@ def run_notebooks(profile: str = "default", overrides: dict[str, Any] | None = N
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     overrides = dict(overrides or {})
-    load_profile(profile, **overrides)  # refuse an unknown profile or parameter before any work
+    run_path = load_profile(profile, **overrides).run_path()  # refuses a bad parameter before any work
     names = notebook_names()
     if only:
         unknown = sorted(set(only) - set(names))
         if unknown:
             raise ValueError(f"Unknown notebook(s) {unknown}; the notebooks are {names}.")
         names = [n for n in names if n in only]
-    run_path = load_profile(profile, **overrides).run_path()
     done = []
     for name in names:
         if stop is not None and stop():
