@@ -76,7 +76,7 @@ def measure(run_dir: Path) -> dict[str, object]:
     from paperlib.core.registry import FINAL
     from paperlib.core.run_folder import open_existing_run
     from paperlib.model.cross_validation import load_oof
-    from paperlib.model.training import load_fold
+    from paperlib.model.store import load_fold
 
     run = open_existing_run(run_dir)
     config = run.config

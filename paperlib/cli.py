@@ -14,15 +14,22 @@ import argparse
 import json
 import sys
 
-
-from paperlib.analysis.similar import REAL_MODEL, SYNTHETIC_NOTICE, Similarity, audio_files, real_genre_model
+from paperlib.analysis.similar import (
+    REAL_MODEL,
+    SYNTHETIC_NOTICE,
+    Similarity,
+    audio_files,
+    real_genre_model,
+)
 from paperlib.core import paths
 from paperlib.core.config import load_profile, parameter_rows
 from paperlib.core.overrides import parse_sets
+from paperlib.core.run_folder import RunFolderError
 from paperlib.core.session import configure_environment
 from paperlib.data import download
 from paperlib.data.audio import AudioError
-from paperlib.model.cross_validation import train_run
+from paperlib.data.prepare import load_prepared, prepare_data
+from paperlib.model.cross_validation import run_cross_validation
 from paperlib.publish.book import build_book
 from paperlib.publish.notebook_runner import run_notebooks
 from paperlib.sweep.runner import plan_sweep, run_sweep
@@ -44,7 +51,11 @@ def _reproduce(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     configure_environment()
     config = load_profile(args.profile, **parse_sets(args.set))
-    trained = train_run(config)
+    try:  # step 01's data, prepared first when the run has none yet
+        prepared = load_prepared(config)
+    except RunFolderError:
+        prepared, _ = prepare_data(config)
+    trained = run_cross_validation(prepared, config)
     accuracy = ", ".join(f"{pooling} {cv.accuracy:.3f}" for pooling, cv in trained.items())
     print(f"Trained every model of {config.run_path()} (held-out accuracy: {accuracy}); `make "
           f"reproduce PROFILE={config.profile}` reuses them.")

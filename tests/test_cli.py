@@ -56,7 +56,7 @@ def test_train_trains_every_model_of_the_run(tmp_path, capsys):
     from paperlib.core.config import load_profile
     from paperlib.core.registry import FINAL
     from paperlib.core.run_folder import open_run
-    from paperlib.model.training import load_fold
+    from paperlib.model.store import load_fold
 
     sets = ["--set", f"run_dir={tmp_path / 'run'}", "--set", "clips_per_genre=6", "--set", "folds=2",
             "--set", "epochs=1", "--set", "early_stopping_start=1", "--set", "attention_warmup=0",

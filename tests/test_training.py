@@ -11,7 +11,7 @@ from paperlib.core.run_folder import git_commit, open_run
 from paperlib.data.folds import TRAIN_ONLY, VALIDATION, assign_folds, held_out_rows, inner_split
 from paperlib.model.cross_validation import cross_validate, out_of_fold
 from paperlib.model.network import OUTPUTS
-from paperlib.model.training import final_attempts_dir, fold_dir, in_sample_accuracy, load_fold
+from paperlib.model.store import final_attempts_dir, fold_dir, in_sample_accuracy, load_fold
 
 
 def test_folds_are_stratified_and_deterministic():
@@ -107,7 +107,7 @@ def fake_training(tiny, monkeypatch):
     """cross_validate with a stand-in for the training program that writes a loadable folder with
     a chosen accuracy: scores[fold], or scores[(FINAL, attempt)]; (config, calls, scores)."""
     import paperlib.model.cross_validation as cross_validation
-    import paperlib.model.training as training
+    import paperlib.model.store as training
 
     images, labels, config = tiny
     calls, scores = [], {}

@@ -21,7 +21,12 @@ from paperlib.analysis.split_baselines import CLASSIFIERS
 from paperlib.core.files import atomic_path
 from paperlib.core.run_folder import RunFolder
 from paperlib.data.audio import AudioError, read_audio
-from paperlib.data.clip_statistics import STATISTIC_COLUMNS, TABLE_SAMPLE_RATE, agreement, clip_statistics
+from paperlib.data.clip_statistics import (
+    STATISTIC_COLUMNS,
+    TABLE_SAMPLE_RATE,
+    agreement,
+    clip_statistics,
+)
 from paperlib.data.feature_table import FeatureTable, RealGtzanData, features_folder
 from paperlib.data.genres import GENRES
 from paperlib.data.gtzan_splits import UNKNOWN_ARTIST, artist_groups

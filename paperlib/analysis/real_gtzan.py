@@ -16,8 +16,8 @@ from paperlib.analysis.embeddings import (
     fit_pca,
     genre_embeddings,
     nearest_genres,
-    paper_geometry,
     pairwise_distances,
+    paper_geometry,
     standardized,
 )
 from paperlib.analysis.equations import EquationStudy, study_equations

@@ -28,7 +28,11 @@ from paperlib.analysis.recommendations import nearest, top_attention_window
 from paperlib.core.registry import FINAL
 from paperlib.core.run_folder import RunFolder, RunFolderError, open_existing_run
 from paperlib.data.audio import fit_to_clip, read_audio
-from paperlib.data.clip_statistics import TABLE_CLIP_SECONDS, TABLE_SAMPLE_RATE, clip_statistics
+from paperlib.data.clip_statistics import (
+    TABLE_CLIP_SECONDS,
+    TABLE_SAMPLE_RATE,
+    clip_statistics,
+)
 from paperlib.data.download import FEATURES_FILE
 from paperlib.data.feature_table import features_folder, real_gtzan_data
 from paperlib.data.features import cut_tokens, log_mel_db, token_seconds
@@ -36,7 +40,6 @@ from paperlib.data.genres import GENRES
 from paperlib.data.spectrogram_images import image_like_source
 from paperlib.model.cross_validation import load_final
 from paperlib.model.network import explain, load_model
-
 
 AUDIO_SUFFIXES = (".wav", ".au", ".snd", ".aif", ".aiff", ".flac", ".ogg", ".oga", ".opus", ".mp3",
                   ".m4a")

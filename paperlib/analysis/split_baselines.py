@@ -14,7 +14,11 @@ import pandas as pd
 
 from paperlib.data.folds import assign_folds, filtered_folds, held_out_rows
 from paperlib.data.gtzan_splits import artist_folds
-from paperlib.model.baselines import oof_predictions, standardized_logistic, standardized_svm
+from paperlib.model.baselines import (
+    oof_predictions,
+    standardized_logistic,
+    standardized_svm,
+)
 
 CLASSIFIERS: dict[str, Callable[[], Any]] = {
     "logistic regression": partial(standardized_logistic, solver="newton-cg"),  # the usual baseline

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from paperlib.analysis.attention import ENDING_TOKENS, SIMILARITY, FirstOccurrence
-from paperlib.core.results import Claim
 from paperlib.core.config import Config
-from paperlib.core.results import AttentionResult
+from paperlib.core.results import AttentionResult, Claim
 
 ALPHA = 0.05  # one-sided binomial tests
 PAPER_EXAMPLES_PER_GENRE = 5  # "five random samples from each genre" (3.4.1)

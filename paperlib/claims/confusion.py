@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis import confusion
-from paperlib.core.results import Claim
-from paperlib.core.results import ConfusionResult
+from paperlib.core.results import Claim, ConfusionResult
 
 SIGNIFICANCE = 0.05  # McNemar p below which "beats" holds
 TOP_PAIRS = 3  # "confused": among the 3 most confused of the 45 genre pairs

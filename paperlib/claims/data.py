@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperlib.core.results import Claim
 from paperlib.core.config import Config
-from paperlib.core.results import DataResult
+from paperlib.core.results import Claim, DataResult
 from paperlib.data.features import token_geometry, token_seconds, token_starts
 from paperlib.data.prepare import PreparationReport, Prepared
 

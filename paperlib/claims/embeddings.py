@@ -7,9 +7,12 @@ from dataclasses import asdict
 
 import numpy as np
 
-from paperlib.analysis.embeddings import genre_spread, mean_pairwise_distance, paper_geometry
-from paperlib.core.results import Claim
-from paperlib.core.results import PcaResult
+from paperlib.analysis.embeddings import (
+    genre_spread,
+    mean_pairwise_distance,
+    paper_geometry,
+)
+from paperlib.core.results import Claim, PcaResult
 
 # The genres the paper finds "far from the rest of the clusters".
 FAR_GENRES = frozenset({"classical", "jazz"})

@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from paperlib.core.results import Claim
 from paperlib.core.config import Config
-from paperlib.core.results import EquationsResult
+from paperlib.core.results import Claim, EquationsResult
 from paperlib.data.genres import GENRES
 
 # A null-model p-value under this level counts as "more than chance".

@@ -7,9 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from paperlib.analysis.explanations import RANDOM, Accounts, agreement, curve_areas, deletion_table, paired_less
-from paperlib.core.results import Claim
-from paperlib.core.results import ExplanationsResult, Recovery
+from paperlib.analysis.explanations import (
+    RANDOM,
+    Accounts,
+    agreement,
+    curve_areas,
+    deletion_table,
+    paired_less,
+)
+from paperlib.core.results import Claim, ExplanationsResult, Recovery
 
 ALPHA = 0.05  # one-sided paired Wilcoxon tests on the per-clip deletion areas
 

@@ -7,9 +7,8 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
-from paperlib.core.results import Claim
 from paperlib.core.config import Config
-from paperlib.core.results import ModelResult
+from paperlib.core.results import Claim, ModelResult
 
 SOFTMAX_TOLERANCE = 1e-5  # largest |sum of a clip's attention weights - 1| still counted as a softmax
 

@@ -17,12 +17,11 @@ from paperlib.analysis.real_gtzan import (
     StatisticsGeometry,
 )
 from paperlib.analysis.split_baselines import CLASSIFIERS
-from paperlib.core.results import Claim
 from paperlib.claims.confusion import beats, genre_confusion_claims
 from paperlib.claims.embeddings import pca_claims
 from paperlib.claims.equations import equation_claims
 from paperlib.core.config import Config
-from paperlib.core.results import PlacedClip, RealGtzanResult
+from paperlib.core.results import Claim, PlacedClip, RealGtzanResult
 from paperlib.data.genres import GENRES
 
 MARK = "real GTZAN clip statistics, not the paper's model"

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from paperlib.analysis.recommendations import MEAN_POOLED_SOURCES, same_genre_share
-from paperlib.core.results import Claim
-from paperlib.core.results import RecommendationResult
+from paperlib.core.results import Claim, RecommendationResult
 
 SIGNATURE = "attention signature"  # the keys of notebook 08's genre precision@k table
 MEAN_POOLED = "mean-pooled embedding"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperlib.core.results import Claim
 from paperlib.core.config import Config
-from paperlib.core.results import TrainingResult
+from paperlib.core.results import Claim, TrainingResult
 from paperlib.data.folds import held_out_rows
 from paperlib.model.cross_validation import CrossValidation
 

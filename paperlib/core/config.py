@@ -16,7 +16,14 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 import annotated_types as at
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from paperlib.core import paths
 

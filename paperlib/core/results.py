@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
 
 SCHEMA_VERSION = 3  # 1: metrics.json as hand-built dictionaries (before typed results);
 # 2: models trained one process per fold (no best_epoch or restarts in done.json)

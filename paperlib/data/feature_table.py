@@ -13,10 +13,15 @@ import pandas as pd
 
 from paperlib.core import paths
 from paperlib.core.config import Config
-from paperlib.data.download import FEATURES_FILE, FEATURES_SHA256, DownloadError, fetch_features
-from paperlib.data.folds import fault_filtered_lists, gtzan_metadata
+from paperlib.data.download import (
+    FEATURES_FILE,
+    FEATURES_SHA256,
+    DownloadError,
+    fetch_features,
+)
 from paperlib.data.genres import GENRES
-from paperlib.data.gtzan_splits import read_artist_index, track_id_of
+from paperlib.data.gtzan_splits import track_id_of
+from paperlib.data.metadata import artist_index, fault_filtered_lists
 
 NOT_STATISTICS = ("filename", "length", "label")  # the clip's name, its length in samples, its genre
 
@@ -102,7 +107,7 @@ def real_gtzan_data(config: Config) -> RealGtzanData:
                f"{FEATURES_FILE} (SHA-256 {FEATURES_SHA256}) into {features_folder()}")
         return RealGtzanData(None, None, None, {"feature table": f"{_first_line(exc)} To fix: {fix}."})
     try:
-        artists = read_artist_index(gtzan_metadata(config)["GTZANindex.txt"])
+        artists = artist_index(config)
         filtered = fault_filtered_lists(config)
     except (DownloadError, OSError) as exc:  # a malformed URL (ValueError) is the user's to fix
         fix = ("run `paperlib fetch metadata --dest DIR` where they are reachable and set "

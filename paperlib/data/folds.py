@@ -3,21 +3,16 @@ fault-filtered train/valid/test lists, and the inner split of a fold's training 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from paperlib.core import paths
 from paperlib.core.config import Config
-from paperlib.data.download import fetch_metadata
 from paperlib.data.gtzan_splits import (
     UNUSED,
     artist_folds,
     filtered_assignment,
-    read_artist_index,
-    read_filtered_split,
 )
+from paperlib.data.metadata import artist_index, fault_filtered_lists
 
 # The splits (`Config.split`) in a few words, for tables, and in a sentence, for notebook 03.
 SPLIT_LABELS = {"random": "random folds", "artist": "artist folds",
@@ -89,16 +84,5 @@ def fold_assignment(tracks: pd.DataFrame, config: Config) -> np.ndarray:
         return assign_folds(tracks["label"].to_numpy(), folds=config.folds, seed=config.seed)
     if config.split == "fault-filtered":  # 01 kept the listed clips only
         return filtered_folds(tracks["track_id"].tolist(), fault_filtered_lists(config))
-    artists = read_artist_index(gtzan_metadata(config)["GTZANindex.txt"])
-    return artist_folds(tracks["track_id"].tolist(), tracks["label"].to_numpy(), artists,
+    return artist_folds(tracks["track_id"].tolist(), tracks["label"].to_numpy(), artist_index(config),
                         folds=config.folds, seed=config.seed)
-
-
-def fault_filtered_lists(config: Config) -> pd.Series:
-    """track_id -> train/valid/test from Kereliuk et al.'s lists (fetched and verified once)."""
-    return read_filtered_split(gtzan_metadata(config)["train_filtered.txt"].parent)
-
-
-def gtzan_metadata(config: Config) -> dict[str, Path]:
-    """GTZAN's public metadata files by name, fetched and verified once into the project cache."""
-    return fetch_metadata(paths.cache_dir() / "gtzan-metadata", base_url=config.metadata_url)

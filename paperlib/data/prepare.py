@@ -14,8 +14,8 @@ from paperlib.core.config import Config
 from paperlib.core.run_folder import RunFolder, RunFolderError, open_run
 from paperlib.data.dataset import Dataset, DatasetError, load_dataset
 from paperlib.data.features import cut_tokens
-from paperlib.data.folds import fault_filtered_lists
 from paperlib.data.gtzan_splits import missing_from_dataset
+from paperlib.data.metadata import fault_filtered_lists
 from paperlib.data.token_cache import extract_images
 
 

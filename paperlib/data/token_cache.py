@@ -22,7 +22,13 @@ from paperlib.core.files import atomic_path
 from paperlib.core.parallel import parallel_map
 from paperlib.data.audio import AudioError, load_clip
 from paperlib.data.dataset import Dataset
-from paperlib.data.features import N_MFCC, TOP_DB, log_mel_db, mfcc_statistics, to_grayscale
+from paperlib.data.features import (
+    N_MFCC,
+    TOP_DB,
+    log_mel_db,
+    mfcc_statistics,
+    to_grayscale,
+)
 from paperlib.data.spectrogram_images import ImageError, read_png
 
 FEATURE_VERSION = 2  # 2: headerless files are refused (version 1 read them as noise)

@@ -15,14 +15,20 @@ import pandas as pd
 
 from paperlib.core.config import Config
 from paperlib.core.registry import FINAL
-from paperlib.core.run_folder import RunFolder, RunFolderError
+from paperlib.core.run_folder import RunFolder
 from paperlib.core.seeds import integer_seed
 from paperlib.data.features import cut_tokens
-from paperlib.data.folds import VALIDATION, assign_folds, fold_assignment, fold_count, inner_split
-from paperlib.data.prepare import Prepared, load_prepared, prepare_data
+from paperlib.data.folds import (
+    VALIDATION,
+    assign_folds,
+    fold_assignment,
+    fold_count,
+    inner_split,
+)
+from paperlib.data.prepare import Prepared
 from paperlib.model.baselines import held_out_accuracy
 from paperlib.model.program import ModelSpec, train_together
-from paperlib.model.training import (
+from paperlib.model.store import (
     FoldResult,
     discard_final_attempts,
     fold_label,
@@ -236,16 +242,6 @@ def _save_pooling(prepared: Prepared, pooling: str, cv: CVResults,
     run.save_table("fold_table", table, pooling=pooling)
     return CrossValidation(oof, table, [r.history for r in results],
                            cv.final.outputs if cv.final is not None else None)
-
-
-def train_run(config: Config, *, progress: bool = True) -> dict[str, CrossValidation]:
-    """Step 03's training without the notebook (`paperlib train`): prepares the data (step 01)
-    first when the run has none yet; notebook 03 then reuses every model."""
-    try:
-        prepared = load_prepared(config)
-    except RunFolderError:
-        prepared, _ = prepare_data(config, progress=progress)
-    return run_cross_validation(prepared, config, progress=progress)
 
 
 def load_oof(run: RunFolder, pooling: str = "attention") -> dict[str, np.ndarray]:

@@ -36,7 +36,11 @@ from paperlib.core.files import atomic_path
 from paperlib.core.registry import FINAL
 from paperlib.core.seeds import generator, integer_seed
 from paperlib.model.network import build_model, explainer
-from paperlib.model.recipe import augmented_batch, compile_for_training, learning_rate_at
+from paperlib.model.recipe import (
+    augmented_batch,
+    compile_for_training,
+    learning_rate_at,
+)
 
 PREDICT_BATCH = 32
 

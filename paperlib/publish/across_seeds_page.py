@@ -14,11 +14,21 @@ from paperlib.core import paths
 from paperlib.core.config import LOCATION_KEYS, RUNTIME_KEYS
 from paperlib.core.registry import artifact, sweep_artifact
 from paperlib.core.run_folder import RunFolderError
-from paperlib.core.sweep_record import (ClaimTally, GroupSummary, Spread, SweepFolder, SweepRecord,
-                                        SweepVerdict)
+from paperlib.core.sweep_record import (
+    ClaimTally,
+    GroupSummary,
+    Spread,
+    SweepFolder,
+    SweepRecord,
+    SweepVerdict,
+)
 from paperlib.publish.markdown import md_code, md_escape
 from paperlib.publish.run_reader import assignment
-from paperlib.publish.split_comparison import compared_params, json_or_empty, source_fingerprint
+from paperlib.publish.split_comparison import (
+    compared_params,
+    json_or_empty,
+    source_fingerprint,
+)
 
 PAGE = "across_seeds"  # the book page (across_seeds.md)
 TITLE = "Across seeds"

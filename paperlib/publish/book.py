@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from paperlib.core import paths
 from paperlib.claims.real_gtzan import paired_claim
+from paperlib.core import paths
 from paperlib.core.results import VERDICTS, Claim, RealGtzanResult
 from paperlib.core.run_folder import read_json_file
 from paperlib.core.sweep_record import SweepFolder

@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from paperlib.core.config import load_profile
 from paperlib.core.overrides import parse_sets
 

@@ -19,7 +19,6 @@ from paperlib.core.config import load_profile
 from paperlib.core.session import configure_environment
 from paperlib.publish.notebook_runner import NotebookFailed, run_notebooks
 
-
 MEMBER_FOLDER = "<member>"  # the run folder in an outcome's error text, until the client places it
 
 

@@ -20,9 +20,14 @@ from tqdm.auto import tqdm
 from paperlib.claims.across_seeds import summarize_group
 from paperlib.core import paths
 from paperlib.core.registry import artifact
-from paperlib.core.run_folder import RunFolderError, open_existing_run
 from paperlib.core.results import StepResult
-from paperlib.core.sweep_record import GroupSummary, MemberRecord, SweepFolder, SweepRecord
+from paperlib.core.run_folder import RunFolderError, open_existing_run
+from paperlib.core.sweep_record import (
+    GroupSummary,
+    MemberRecord,
+    SweepFolder,
+    SweepRecord,
+)
 from paperlib.publish.notebook_runner import notebook_names
 from paperlib.sweep.cluster import Connection, dashboard_link, dask_client
 from paperlib.sweep.grid import Member, expand, parse_axes
