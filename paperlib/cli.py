@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_similar)
     book = sub.add_parser(
         "book", help="build the Jupyter Book (HTML) of a run and print the path of its index.html",
-        description="Copy book/ and the run's eight executed notebooks (refusing notebooks of mixed "
+        description="Copy book/ and the run's executed notebooks (refusing notebooks of mixed "
                     "runs) into a build folder, generate the claims page from metrics.json, and "
                     "build the HTML offline with jupyter-book, without executing anything.")
     which = book.add_mutually_exclusive_group(required=True)

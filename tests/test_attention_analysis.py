@@ -147,7 +147,7 @@ def test_attention_figures():
     import matplotlib
 
     matplotlib.use("Agg")
-    from paperlib.analysis import plots
+    from paperlib.figures import plots
 
     config = Config()
     weights = one_hot_attention([3])[0]

@@ -110,7 +110,7 @@ def test_confusion_plots_are_labelled():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from paperlib.analysis import plots
+    from paperlib.figures import plots
 
     counts = np.array([[3, 1, 0], [0, 2, 2], [1, 0, 4]])
     for matrix, normalized, cell in ((counts, False, "2"), (row_normalize(counts), True, "0.50")):

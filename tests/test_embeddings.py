@@ -43,7 +43,7 @@ def test_geometry_plots_return_figures_with_content():
     import matplotlib
 
     matplotlib.use("Agg")
-    from paperlib.analysis import plots
+    from paperlib.figures import plots
 
     rng = np.random.default_rng(0)
     names = [f"g{i}" for i in range(10)]

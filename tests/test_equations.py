@@ -75,7 +75,7 @@ def test_null_histogram_returns_a_figure_with_content():
     import matplotlib
 
     matplotlib.use("Agg")
-    from paperlib.analysis import plots
+    from paperlib.figures import plots
 
     figure = plots.null_counts_histogram({"random": np.array([0, 2, 4]), "permuted": np.array([1, 1, 3])},
                                          5, threshold=0.5)

@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 
-from paperlib.analysis import plots
+from paperlib.figures import plots
 from paperlib.core.config import Config
 
 

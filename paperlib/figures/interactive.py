@@ -3,7 +3,7 @@
 An `Interactive` shows in JupyterLab through plotly's own renderer (its MIME type) and in the book
 as a `<div>` drawn by the `Plotly` object that the book ships once (paperlib.publish.book copies
 plotly.js into the book's static files); no figure loads anything from a CDN. Each interactive
-figure has a static matplotlib counterpart beside it in the notebook (analysis.plots).
+figure has a static matplotlib counterpart beside it in the notebook (figures.plots).
 """
 
 from __future__ import annotations
