@@ -336,3 +336,13 @@ def test_a_gtzan_runs_model_is_compared_once_it_is_trained(tmp_path):
                     pooling="attention")
     comparison, why_not = model_comparison(run, table, config)
     assert why_not == "" and comparison.loc["attention", "accuracy"] == 1.0
+
+
+def test_a_claim_measured_on_the_table_is_marked_and_keeps_its_key():
+    from paperlib.claims.real_gtzan import MARK, marked
+    from paperlib.core.results import Claim
+
+    [claim] = marked([Claim("3.1", "blues and country are confused", "some", "rank 1", True, key="k")],
+                     "logistic regression")
+    assert claim.claim.endswith(f"({MARK})") and claim.this_run == "logistic regression: rank 1"
+    assert claim.key == "k" and claim.verdict == "holds"

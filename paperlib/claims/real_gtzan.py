@@ -5,7 +5,6 @@ not the paper's model, and keyed like the claim it mirrors), the artist leakage 
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import pandas as pd
 
@@ -64,7 +63,8 @@ def leakage_claim(splits: ClipStatisticsSplits | None, reason: str = "") -> Clai
 def marked(claims: list[Claim], source: str) -> list[Claim]:
     """Claims of notebooks 04-06 measured on the feature table: the claim marked with MARK, the
     measurement with its `source`; the key kept, so the claims page can pair them."""
-    return [replace(c, claim=f"{c.claim} ({MARK})", this_run=f"{source}: {c.this_run}") for c in claims]
+    return [c.model_copy(update={"claim": f"{c.claim} ({MARK})", "this_run": f"{source}: {c.this_run}"})
+            for c in claims]
 
 
 def model_claim(comparison: pd.DataFrame | None, *, split: str, reason: str = "") -> Claim:
