@@ -116,7 +116,7 @@ def _stopping(losses, start, patience):
     config = Config(early_stopping_start=start, early_stopping_patience=patience)
     state = ModelState([], [])
     for epoch, loss in enumerate(losses, 1):
-        state.history.append({"val_loss": loss})
+        state.history.append({"val_loss": loss, "val_accuracy": 0.5})
         state.epochs_done = epoch
         early_stopping(state, [np.array([epoch])], config)
         if state.stopped:

@@ -89,8 +89,9 @@ def test_early_stopping_goes_by_the_chosen_monitor():
     scores = [(2.0, 0.1), (1.0, 0.5), (0.9, 0.9), (0.8, 0.9), (0.7, 0.9), (0.6, 0.9)]
     by_loss, by_accuracy = _state(scores, "val_loss"), _state(scores, "val_accuracy")
     assert not by_loss.stopped and by_loss.best_epoch == 6
-    assert by_accuracy.stopped and by_accuracy.best_epoch == 3 and by_accuracy.epochs_done == 5
-    assert by_accuracy.best_score == 0.9 and by_loss.best_score == 0.6
+    # accuracy stops rising at epoch 3; its ties keep the lowest loss (epoch 5), then patience ends it
+    assert by_accuracy.stopped and by_accuracy.best_epoch == 5 and by_accuracy.epochs_done == 5
+    assert by_accuracy.best_score == 0.9 and by_accuracy.best_loss == 0.7 and by_loss.best_score == 0.6
 
 
 def test_the_recipe_compiles_adamw_with_clipping_and_smoothed_categorical_loss():

@@ -95,6 +95,7 @@ class ModelState:
     epochs_done: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     best_score: float | None = None  # of `early_stopping_monitor` at the best watched epoch
+    best_loss: float | None = None  # the validation loss at that epoch
     best_epoch: int | None = None  # 1-based
     best_weights: list[np.ndarray] | None = None
     wait: int = 0
@@ -104,7 +105,8 @@ class ModelState:
 
     def bookkeeping(self) -> dict:
         return {"epochs_done": self.epochs_done, "history": self.history,
-                "best_score": self.best_score, "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_score": self.best_score, "best_loss": self.best_loss,
+                "best_epoch": self.best_epoch, "wait": self.wait,
                 "stopped": self.stopped, "seconds": self.seconds, "restarts": self.restarts,
                 "has_best": self.best_weights is not None}
 
@@ -203,18 +205,28 @@ def validation_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]
 
 
 def early_stopping(state: ModelState, weights: list[np.ndarray], config: Config) -> None:
-    """Keras's EarlyStopping on `early_stopping_monitor` (val_loss: lower is better,
-    val_accuracy: higher) after the epoch `state.epochs_done` (1-based): epochs before
-    `early_stopping_start` are not watched; the best watched epoch's weights are kept."""
+    """Early stopping after the epoch `state.epochs_done` (1-based); epochs before
+    `early_stopping_start` are not watched. On val_loss as Keras's EarlyStopping: the lowest loss's
+    weights are kept, and training stops after `early_stopping_patience` epochs without a lower
+    one. On val_accuracy: training stops after that many epochs without a higher accuracy, and the
+    weights kept are those of the highest accuracy, the lowest loss among its epochs (an accuracy
+    over a few validation clips ties often)."""
     epoch = state.epochs_done
-    score = state.history[-1][config.early_stopping_monitor]
+    loss, accuracy = state.history[-1]["val_loss"], state.history[-1]["val_accuracy"]
     if epoch <= config.early_stopping_start:
         return
-    sign = 1.0 if config.early_stopping_monitor == "val_loss" else -1.0
-    if not np.isnan(score) and (state.best_score is None or sign * score < sign * state.best_score):
-        state.best_score, state.best_epoch, state.best_weights, state.wait = score, epoch, weights, 0
-        return
-    state.wait += 1
+    if config.early_stopping_monitor == "val_loss":
+        rises = better = not np.isnan(loss) and (state.best_score is None or loss < state.best_score)
+        score = loss
+    else:
+        rises = state.best_score is None or accuracy > state.best_score
+        better = rises or (accuracy == state.best_score and not np.isnan(loss)
+                           and (state.best_loss is None or loss < state.best_loss))
+        score = accuracy
+    if better:
+        state.best_score, state.best_loss = score, loss
+        state.best_epoch, state.best_weights = epoch, weights
+    state.wait = 0 if rises else state.wait + 1
     if state.wait >= config.early_stopping_patience:
         state.stopped = True
 
@@ -226,7 +238,7 @@ def is_stuck(state: ModelState, config: Config) -> bool:
             and max(row["val_accuracy"] for row in state.history) < config.restart_below)
 
 
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
 
 
 class Checkpoint:
