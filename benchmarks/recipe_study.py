@@ -45,6 +45,17 @@ RECIPES: dict[str, dict[str, object]] = {
     "bn-cosine-3e-3": {**COSINE, "batch_norm": True},
     "bn-cosine-1e-2": {**COSINE, "batch_norm": True, "learning_rate": 0.01},
     "bn-no-attention-warmup": {"batch_norm": True, "attention_warmup": 0},
+    # stop once the validation accuracy has not risen for 8 epochs (from epoch 10), cap 40
+    "bn-acc": {"batch_norm": True, "early_stopping_monitor": "val_accuracy", "early_stopping_start": 10,
+               "early_stopping_patience": 8, "epochs": 40},
+    "bn-cosine-acc": {**COSINE, "batch_norm": True, "early_stopping_monitor": "val_accuracy",
+                      "early_stopping_start": 10, "early_stopping_patience": 8},
+    # the same from epoch 20 with patience 10 (a fold on the confusable pairs' plateau keeps going), cap 50
+    "bn-acc-20": {"batch_norm": True, "early_stopping_monitor": "val_accuracy", "early_stopping_start": 20},
+    "bn-cosine-acc-20": {**COSINE, "batch_norm": True, "early_stopping_monitor": "val_accuracy",
+                         "early_stopping_start": 20, "epochs": 50},
+    "bn-acc-warmup-5": {"batch_norm": True, "early_stopping_monitor": "val_accuracy", "early_stopping_start": 10,
+                        "early_stopping_patience": 8, "epochs": 40, "attention_warmup": 5},
 }
 COLUMNS = ["recipe", "seed", "ablation", "oof_accuracy", "lowest_fold", "folds_below_0.85",
            "mean_pool_accuracy", "recovery", "median_best_epoch", "best_within_2_of_cap",
