@@ -10,10 +10,14 @@ frequency masks as in SpecAugment) goes beyond it and is off unless the configur
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from paperlib.core.config import Config
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def learning_rate_at(config: Config, epoch: int) -> float:
@@ -77,3 +81,35 @@ def augmented_batch(tokens: np.ndarray, labels: np.ndarray, n_classes: int, conf
         tokens = share[:, None, None, None] * tokens + (1 - share[:, None, None, None]) * tokens[partner]
         targets = share[:, None] * targets + (1 - share[:, None]) * targets[partner]
     return tokens.astype(np.float32), targets
+
+
+def recipe_table(config: Config) -> "pd.DataFrame":
+    """The training recipe of `config`, one row per choice: what the run uses and what the paper
+    says about it (it gives 6-fold cross-validation and nothing else of its training)."""
+    import pandas as pd
+
+    schedule = (f"linear warm-up over {config.lr_warmup_epochs} epochs, then " if config.lr_warmup_epochs else "")
+    schedule += "constant" if config.lr_schedule == "constant" else f"cosine decay to 0 at epoch {config.epochs}"
+    masks = [f"time masks up to {config.time_mask} frames" if config.time_mask else "",
+             f"frequency masks up to {config.freq_mask} bands" if config.freq_mask else "",
+             f"mixup (Beta({config.mixup:g}, {config.mixup:g}))" if config.mixup else ""]
+    monitor = {"val_loss": "the lowest validation loss",
+               "val_accuracy": "the highest validation accuracy (the lowest loss among its ties)"}
+    rows = [
+        ("optimizer", f"{'AdamW, weight decay ' + format(config.weight_decay, 'g') if config.weight_decay else 'Adam'}"
+                      f"{f', gradients clipped to norm {config.clip_norm:g}' if config.clip_norm else ''}"),
+        ("learning rate", f"{config.learning_rate:g}, {schedule}"),
+        ("batch", f"{config.batch_size} clips, in a seeded order per epoch"),
+        ("token CNN", "batch normalisation after each convolution" if config.batch_norm
+         else "no normalisation"),
+        ("attention warm-up", f"uniform attention for the first {config.attention_warmup} epochs"),
+        ("epochs", f"at most {config.epochs}"),
+        ("early stopping", f"from epoch {config.early_stopping_start}, after "
+                           f"{config.early_stopping_patience} epochs without a better "
+                           f"{config.early_stopping_monitor}; keeps {monitor[config.early_stopping_monitor]}"),
+        ("inner validation", f"{config.validation_fraction:.0%} of each model's training clips, stratified"),
+        ("loss", "cross-entropy" + (f", label smoothing {config.label_smoothing:g}" if config.label_smoothing else "")),
+        ("augmentation", ", ".join(m for m in masks if m) or "none"),
+    ]
+    return pd.DataFrame(rows, columns=["choice", "this run"]).assign(
+        paper="not given").set_index("choice")
