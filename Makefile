@@ -69,8 +69,12 @@ chromium:
 	      || echo "Could not install chromium: the browser tests will skip."; \
 	  else echo "chromium is missing: the browser tests will skip (install Debian's chromium to run them)."; fi; }
 
+# The speed and memory tables of benchmarks/ (each prints one; results/ keeps them with machine and
+# date). benchmarks/bench_tests.py (it runs the test tiers) and recipe_study.py run (hours of
+# training) are run by hand; recipe_study.py here prints the study's table.
 benchmark: venv
-	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+	for script in bench_data bench_training bench_similar bench_sweep bench_explanations recipe_study; do \
+	  $(BIN)/python benchmarks/$$script.py || exit 1; done
 
 clean:
 	rm -rf runs .cache/tokens

@@ -220,7 +220,7 @@ def table(seeds: list[int] | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
     go = sub.add_parser("run")
     go.add_argument("--recipes", required=True)
     go.add_argument("--seeds", required=True)
@@ -232,7 +232,9 @@ def main() -> None:
     show = sub.add_parser("table")
     show.add_argument("--seeds")
     args = parser.parse_args()
-    if args.command == "screen":
+    if args.command is None:  # `make benchmark`: the table of what has been measured
+        table(None)
+    elif args.command == "screen":
         screen(args.recipes.split(","), args.seed, [int(f) for f in args.folds.split(",")])
     elif args.command == "run":
         run(args.recipes.split(","), [int(s) for s in args.seeds.split(",")], args.ablation)
