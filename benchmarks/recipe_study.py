@@ -3,6 +3,7 @@ and keep one row per finished training in a committed CSV, so a study can span s
 
 Run (each training is `paperlib train`, resumable; a row already in the CSV is not trained again):
     .venv/bin/python benchmarks/recipe_study.py run --recipes today,cosine --seeds 100,101 [--ablation]
+    .venv/bin/python benchmarks/recipe_study.py record --recipe bn-acc-20 runs/sweep-default/members/*
     .venv/bin/python benchmarks/recipe_study.py table [--seeds 42,7,1,3,5]
 Rows are judged by the held-out folds only; recipes are chosen on seeds 100-104, and seeds 42, 7, 1,
 3 and 5 are only reported. `table` prints one row per recipe and seed and a summary per recipe.
@@ -26,14 +27,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "recipe-study.csv"
 RUNS = Path(os.environ.get("RECIPE_STUDY_RUNS", ROOT / "runs" / "recipe-study"))
-# Each recipe: the parameters it sets on the default profile (today's recipe sets none).
-COSINE = {"lr_schedule": "cosine", "lr_warmup_epochs": 3, "epochs": 40, "early_stopping_start": 20}
+# Each recipe: the parameters it sets on the default profile. The chosen recipe (bn-acc-20) is the
+# default since issue 21; "today" is the recipe before it (no batch normalisation, early stopping on
+# the validation loss from epoch 30), and the other candidates are variations of "today".
+TODAY = {"batch_norm": False, "early_stopping_monitor": "val_loss", "early_stopping_start": 30}
+COSINE = {**TODAY, "lr_schedule": "cosine", "lr_warmup_epochs": 3, "epochs": 40, "early_stopping_start": 20}
 RECIPES: dict[str, dict[str, object]] = {
-    "today": {},
-    "lr-6e-3": {"learning_rate": 0.006},
-    "lr-1e-3": {"learning_rate": 0.001},
-    "batch-8": {"batch_size": 8},
-    "no-attention-warmup": {"attention_warmup": 0},
+    "today": TODAY,
+    "lr-6e-3": {**TODAY, "learning_rate": 0.006},
+    "lr-1e-3": {**TODAY, "learning_rate": 0.001},
+    "batch-8": {**TODAY, "batch_size": 8},
+    "no-attention-warmup": {**TODAY, "attention_warmup": 0},
     "cosine-6e-3": {**COSINE, "learning_rate": 0.006},
     "cosine-1e-2": {**COSINE, "learning_rate": 0.01},
     "cosine-6e-3-acc": {**COSINE, "learning_rate": 0.006, "early_stopping_monitor": "val_accuracy"},
@@ -41,16 +45,17 @@ RECIPES: dict[str, dict[str, object]] = {
     "cosine-6e-3-masks": {**COSINE, "learning_rate": 0.006, "time_mask": 8, "freq_mask": 24},
     "cosine-6e-3-smooth-wd-clip": {**COSINE, "learning_rate": 0.006, "label_smoothing": 0.1,
                                    "weight_decay": 1e-3, "clip_norm": 1.0},
-    "bn": {"batch_norm": True},
+    "bn": {**TODAY, "batch_norm": True},
     "bn-cosine-3e-3": {**COSINE, "batch_norm": True},
     "bn-cosine-1e-2": {**COSINE, "batch_norm": True, "learning_rate": 0.01},
-    "bn-no-attention-warmup": {"batch_norm": True, "attention_warmup": 0},
+    "bn-no-attention-warmup": {**TODAY, "batch_norm": True, "attention_warmup": 0},
     # stop once the validation accuracy has not risen for 8 epochs (from epoch 10), cap 40
     "bn-acc": {"batch_norm": True, "early_stopping_monitor": "val_accuracy", "early_stopping_start": 10,
                "early_stopping_patience": 8, "epochs": 40},
     "bn-cosine-acc": {**COSINE, "batch_norm": True, "early_stopping_monitor": "val_accuracy",
                       "early_stopping_start": 10, "early_stopping_patience": 8},
-    # the same from epoch 20 with patience 10 (a fold on the confusable pairs' plateau keeps going), cap 50
+    # the same from epoch 20 with patience 10 (a fold on the confusable pairs' plateau keeps going), cap
+    # 50: the chosen recipe, today's defaults
     "bn-acc-20": {"batch_norm": True, "early_stopping_monitor": "val_accuracy", "early_stopping_start": 20},
     "bn-cosine-acc-20": {**COSINE, "batch_norm": True, "early_stopping_monitor": "val_accuracy",
                          "early_stopping_start": 20, "epochs": 50},
@@ -159,6 +164,28 @@ def run(recipes: list[str], seeds: list[int], ablation: bool) -> None:
                   f"{row['lowest_fold']}, recovery {row['recovery']}", flush=True)
 
 
+def record(recipe: str, run_dirs: list[Path]) -> None:
+    """Rows for run folders trained elsewhere (e.g. a sweep's members, whose notebooks also give
+    McNemar's test), after checking that each was trained with the recipe's parameters."""
+    from paperlib.core.run_folder import open_existing_run
+
+    done = {(r["recipe"], r["seed"], r["ablation"]) for r in read_rows()}
+    for run_dir in run_dirs:
+        config = open_existing_run(run_dir).config
+        differs = {k: getattr(config, k) for k, v in RECIPES[recipe].items() if getattr(config, k) != v}
+        if differs:
+            raise SystemExit(f"{run_dir} was not trained with recipe {recipe!r}: {differs}")
+        if (recipe, str(config.seed), str(config.ablation)) in done:
+            print(f"{recipe} seed {config.seed}: in {RESULTS.name} already")
+            continue
+        row = {"recipe": recipe, "seed": config.seed, "ablation": config.ablation, **measure(run_dir),
+               "machine": _machine(), "date": date.today().isoformat(), "commit": _commit(),
+               "overrides": json.dumps(RECIPES[recipe], sort_keys=True)}
+        append_row(row)
+        print(f"{recipe} seed {config.seed}: out of fold {row['oof_accuracy']}, lowest fold "
+              f"{row['lowest_fold']}, recovery {row['recovery']}", flush=True)
+
+
 def screen(recipes: list[str], seed: int, folds: list[int]) -> None:
     """A cheaper first look: the attention models of a few folds of one seed, trained together
     under each recipe, from the run's own data and folds (prepared once by `paperlib train`'s data
@@ -229,6 +256,9 @@ def main() -> None:
     look.add_argument("--recipes", required=True)
     look.add_argument("--seed", type=int, required=True)
     look.add_argument("--folds", default="0,1,2")
+    keep = sub.add_parser("record")
+    keep.add_argument("--recipe", required=True)
+    keep.add_argument("runs", nargs="+", type=Path)
     show = sub.add_parser("table")
     show.add_argument("--seeds")
     args = parser.parse_args()
@@ -236,6 +266,8 @@ def main() -> None:
         table(None)
     elif args.command == "screen":
         screen(args.recipes.split(","), args.seed, [int(f) for f in args.folds.split(",")])
+    elif args.command == "record":
+        record(args.recipe, args.runs)
     elif args.command == "run":
         run(args.recipes.split(","), [int(s) for s in args.seeds.split(",")], args.ablation)
     else:

@@ -58,10 +58,10 @@ def test_batch_norm_normalises_every_convolution_and_round_trips(tokens, tmp_pat
 
     from paperlib.model.network import token_cnn_and_head
 
-    model = build_model(Config(batch_norm=True, **SMALL), n_classes=4)
+    model = build_model(Config(**SMALL), n_classes=4)  # batch normalisation by default
     cnn = model.get_layer("token_embeddings").layer
     assert sum(isinstance(layer, layers.BatchNormalization) for layer in cnn.layers) == 3
-    plain = build_model(Config(**SMALL), n_classes=4).get_layer("token_embeddings").layer
+    plain = build_model(Config(batch_norm=False, **SMALL), n_classes=4).get_layer("token_embeddings").layer
     assert not any(isinstance(layer, layers.BatchNormalization) for layer in plain.layers)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(tokens, np.arange(3), epochs=1, verbose=0)  # moving statistics away from their start

@@ -113,7 +113,7 @@ def test_a_checkpoint_continues_only_the_models_it_matches(problem, tmp_path):
 
 
 def _stopping(losses, start, patience):
-    config = Config(early_stopping_start=start, early_stopping_patience=patience)
+    config = Config(early_stopping_start=start, early_stopping_patience=patience, early_stopping_monitor="val_loss")
     state = ModelState([], [])
     for epoch, loss in enumerate(losses, 1):
         state.history.append({"val_loss": loss, "val_accuracy": 0.5})

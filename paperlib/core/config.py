@@ -92,8 +92,8 @@ class Config(BaseModel):
     attention_key_dim: int = _p(16, "key size of each attention head", ge=1)
     pooling: Pooling = _p("attention", "how token embeddings become the signature: attention or mean")
     token_pooling: TokenPooling = _p("average", "how the token CNN pools its maps: average or max")
-    batch_norm: bool = _p(False, "batch normalisation after each convolution of the token CNN (the "
-                                 "paper does not say; it speeds up training)")
+    batch_norm: bool = _p(True, "batch normalisation after each convolution of the token CNN (the "
+                                "paper does not say; every fold converges with it, see notebook 03)")
     # training (section 3.1: 6-fold cross-validation)
     folds: int = _p(6, "cross-validation folds", ge=2)
     split: Split = _p("random", "random (the paper's folds), artist (GTZAN: each artist in one fold) or "
@@ -115,12 +115,13 @@ class Config(BaseModel):
     time_mask: int = _p(0, "SpecAugment: mask up to this many frames of each training token (0: off)", ge=0)
     freq_mask: int = _p(0, "SpecAugment: mask up to this many mel bands of each training token (0: off)",
                         ge=0)
-    early_stopping_monitor: Monitor = _p("val_loss", "what early stopping and the kept epoch go by: "
-                                                     "val_loss (lowest) or val_accuracy (highest)")
+    early_stopping_monitor: Monitor = _p("val_accuracy", "what early stopping and the kept epoch go by: "
+                                                         "val_accuracy (highest, ties by the lowest loss) "
+                                                         "or val_loss (lowest)")
     validation_fraction: float = _p(0.12, "share of a fold's training clips held out for early stopping",
                                     gt=0, lt=0.5)
-    early_stopping_start: int = _p(30, "epochs before early stopping watches the validation loss", ge=0)
-    early_stopping_patience: int = _p(10, "epochs without a better validation loss before stopping", ge=0)
+    early_stopping_start: int = _p(20, "epochs before early stopping watches the validation score", ge=0)
+    early_stopping_patience: int = _p(10, "epochs without a better validation score before stopping", ge=0)
     attention_warmup: int = _p(10, "epochs with uniform attention before it learns (see model.program)", ge=0)
     restart_below: float = _p(0.0, "a model whose validation accuracy never reached this in its "
                                     "training is trained again from another seed (0: never)",
