@@ -93,7 +93,7 @@ class Config(BaseModel):
     pooling: Pooling = _p("attention", "how token embeddings become the signature: attention or mean")
     token_pooling: TokenPooling = _p("average", "how the token CNN pools its maps: average or max")
     batch_norm: bool = _p(True, "batch normalisation after each convolution of the token CNN (the "
-                                "paper does not say; every fold converges with it, see notebook 03)")
+                                "paper does not say; folds converge more often with it, see notebook 03)")
     # training (section 3.1: 6-fold cross-validation)
     folds: int = _p(6, "cross-validation folds", ge=2)
     split: Split = _p("random", "random (the paper's folds), artist (GTZAN: each artist in one fold) or "
