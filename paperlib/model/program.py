@@ -10,8 +10,9 @@ written to one atomic checkpoint: an interrupted program resumes from its last c
 ends with the same numbers as an uninterrupted one (same seed, same machine).
 
 Per model, as in the paper's protocol (section 3.1): batches in a seeded order per epoch, its own
-inner validation split, early stopping on the validation loss from `early_stopping_start` with
-`early_stopping_patience`, and the best-epoch weights kept; attention models start with
+inner validation split, early stopping on `early_stopping_monitor` (the validation accuracy by
+default, or the loss) from `early_stopping_start` with `early_stopping_patience`, and the best-epoch
+weights kept; attention models start with
 `attention_warmup` epochs of uniform attention (see `ModelSpec.warmup`). A model whose validation
 accuracy never reached `restart_below` in its whole training (stuck, as a model on the synthetic data
 can be at the level of its confusable pairs) is trained again from another seed, `restarts` times at
