@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from paperlib.core import paths
-from paperlib.core.session import configure_environment
+from paperlib.core.session import configure_environment, separate_numba_cache
 
 # The public GTZAN metadata files and feature table, mirrored beside the project (../shared);
 # tests skip without them.
@@ -36,6 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
     import os
 
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if "PYTEST_XDIST_WORKER" in os.environ:  # workers must not write one numba cache at once
+        configure_environment()
+        separate_numba_cache(f"pytest-{os.environ['PYTEST_XDIST_WORKER']}")
     if workers > 1:
         from joblib import cpu_count
 

@@ -44,6 +44,17 @@ def configure_environment() -> dict[str, str]:
     return {name: os.environ[name] for name in wanted}
 
 
+def separate_numba_cache(name: str) -> None:
+    """Give this process, and the processes it starts, a numba cache folder of its own (`name` in
+    the usual one), for processes that run beside others: two processes writing numba's cache of
+    librosa's gufuncs at once can leave an entry that crashes every later reader with a
+    segmentation fault (numba issues 4807 and 10128). Call before numba is imported."""
+    base = Path(os.environ.get("NUMBA_CACHE_DIR", paths.cache_dir() / "numba"))
+    folder = base / name
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+
+
 def start_notebook(profile: str, overrides: dict[str, Any] | None = None) -> Config:
     """A notebook's first step, the same in every notebook: its run's configuration (the profile
     with papermill's overrides), seeds and plot style (`setup`), and one line saying which run

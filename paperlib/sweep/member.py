@@ -5,6 +5,7 @@ workers need no filesystem shared with the client."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import socket
 import tarfile
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from paperlib.core.config import load_profile
-from paperlib.core.session import configure_environment
+from paperlib.core.session import configure_environment, separate_numba_cache
 from paperlib.publish.notebook_runner import NotebookFailed, run_notebooks
 
 MEMBER_FOLDER = "<member>"  # the run folder in an outcome's error text, until the client places it
@@ -74,6 +75,16 @@ def stop_requested(event_name: str | None) -> Callable[[], bool] | None:
     return asked
 
 
+def _worker_name() -> str:
+    """This Dask worker's name (the process id outside a worker)."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().name)
+    except ValueError:
+        return str(os.getpid())
+
+
 def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
                runtime: dict[str, Any] | None = None, notebooks: list[str] | None = None,
                stop_event: str | None = None) -> MemberOutcome:
@@ -85,6 +96,7 @@ def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
     traceback); only the loss of the worker itself makes Dask run the task again. `runtime` adds
     parameters that change no result (`workers`)."""
     configure_environment()
+    separate_numba_cache(f"sweep-worker-{_worker_name()}")
     start = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix="genre-signatures-member-"))
     run_dir = staging / "run"
