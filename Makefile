@@ -34,7 +34,7 @@ $(VENV)/.installed-$(ACCELERATOR): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e ".[$(ACCELERATOR),dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Genre Signatures)" >/dev/null
-	$(BIN)/python -c "import paperlib, keras, librosa, papermill"
+	$(BIN)/python -c "from paperlib.core.session import import_tensorflow_quietly; import_tensorflow_quietly(); import keras, librosa, papermill"
 	touch $@
 
 venv: $(VENV)/.installed-$(ACCELERATOR)

@@ -25,7 +25,7 @@ from paperlib.core import paths
 from paperlib.core.config import load_profile, parameter_rows
 from paperlib.core.overrides import parse_sets
 from paperlib.core.run_folder import RunFolderError
-from paperlib.core.session import configure_environment
+from paperlib.core.session import configure_environment, import_tensorflow_quietly
 from paperlib.data import download
 from paperlib.data.audio import AudioError
 from paperlib.data.prepare import load_prepared, prepare_data
@@ -50,6 +50,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     configure_environment()
+    import_tensorflow_quietly()
     config = load_profile(args.profile, **parse_sets(args.set))
     try:  # step 01's data, prepared first when the run has none yet
         prepared = load_prepared(config)
@@ -80,6 +81,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _similar(args: argparse.Namespace) -> int:
     configure_environment()
+    import_tensorflow_quietly()
     files, skipped = audio_files(args.files)
     if not files:  # nothing to answer: say why before loading any model
         raise ValueError(" ".join(skipped.values()))

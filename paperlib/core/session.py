@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,39 @@ def configure_environment() -> dict[str, str]:
     # a resumed training ends where an uninterrupted one does only with deterministic GPU kernels
     os.environ.setdefault("XLA_FLAGS", "--xla_gpu_deterministic_ops=true")
     return {name: os.environ[name] for name in wanted}
+
+
+# TensorFlow's C++ start-up lines, written before its log level applies (TF_CPP_MIN_LOG_LEVEL does
+# not hide them on CPUs where oneDNN announces itself)
+START_UP_NOISE = re.compile(r"absl::InitializeLog|oneDNN custom operations|cpu_feature_guard|"
+                            r"This TensorFlow binary|TF_ENABLE_ONEDNN_OPTS")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow (when it is Keras's backend) with the process's stderr captured, and pass
+    on what it wrote except its start-up lines, so a command's terminal shows only the command's
+    own output. Anything else TensorFlow writes then is kept."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+            import keras  # noqa: F401
+        except ImportError:
+            pass  # the command says what is missing when it needs it
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        written = caught.read().decode(errors="replace").splitlines()
+    kept = [line for line in written if not START_UP_NOISE.search(line)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
 
 
 def separate_numba_cache(name: str) -> None:
