@@ -155,13 +155,19 @@ def run(recipes: list[str], seeds: list[int], ablation: bool) -> None:
             if done_run.returncode != 0:
                 print(f"{recipe} seed {seed} failed:\n{done_run.stderr[-2000:]}", file=sys.stderr)
                 continue
-            row = {"recipe": recipe, "seed": seed, "ablation": ablation, **measure(run_dir),
-                   "machine": _machine(), "date": date.today().isoformat(), "commit": _commit(),
-                   "overrides": json.dumps(RECIPES[recipe], sort_keys=True)}
-            row["train_seconds"] = f"{row['train_seconds']} (wall {time.perf_counter() - start:.0f})"
-            append_row(row)
-            print(f"{recipe} seed {seed}: out of fold {row['oof_accuracy']}, lowest fold "
-                  f"{row['lowest_fold']}, recovery {row['recovery']}", flush=True)
+            _keep(recipe, seed, ablation, run_dir, wall=time.perf_counter() - start)
+
+
+def _keep(recipe: str, seed: int, ablation: bool, run_dir: Path, wall: float | None = None) -> None:
+    """Measure a trained run folder, append its row to the CSV and say its headline numbers."""
+    row = {"recipe": recipe, "seed": seed, "ablation": ablation, **measure(run_dir),
+           "machine": _machine(), "date": date.today().isoformat(), "commit": _commit(),
+           "overrides": json.dumps(RECIPES[recipe], sort_keys=True)}
+    if wall is not None:
+        row["train_seconds"] = f"{row['train_seconds']} (wall {wall:.0f})"
+    append_row(row)
+    print(f"{recipe} seed {seed}: out of fold {row['oof_accuracy']}, lowest fold "
+          f"{row['lowest_fold']}, recovery {row['recovery']}", flush=True)
 
 
 def record(recipe: str, run_dirs: list[Path]) -> None:
@@ -178,12 +184,7 @@ def record(recipe: str, run_dirs: list[Path]) -> None:
         if (recipe, str(config.seed), str(config.ablation)) in done:
             print(f"{recipe} seed {config.seed}: in {RESULTS.name} already")
             continue
-        row = {"recipe": recipe, "seed": config.seed, "ablation": config.ablation, **measure(run_dir),
-               "machine": _machine(), "date": date.today().isoformat(), "commit": _commit(),
-               "overrides": json.dumps(RECIPES[recipe], sort_keys=True)}
-        append_row(row)
-        print(f"{recipe} seed {config.seed}: out of fold {row['oof_accuracy']}, lowest fold "
-              f"{row['lowest_fold']}, recovery {row['recovery']}", flush=True)
+        _keep(recipe, config.seed, config.ablation, run_dir)
 
 
 def screen(recipes: list[str], seed: int, folds: list[int]) -> None:

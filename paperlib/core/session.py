@@ -85,7 +85,7 @@ def separate_numba_cache(name: str) -> None:
     librosa's gufuncs at once can leave an entry that crashes every later reader with a
     segmentation fault (numba issues 4807 and 10128). Call before numba is imported."""
     base = Path(os.environ.get("NUMBA_CACHE_DIR", paths.cache_dir() / "numba"))
-    folder = base / name
+    folder = base if base.name == name else base / name  # a second call (the next member) keeps it
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
 
