@@ -9,9 +9,12 @@ PROFILE ?= default
 # A venv made for the GPU keeps being used as one (rm -rf .venv to switch).
 ACCELERATOR ?= $(if $(wildcard $(VENV)/.installed-gpu),gpu,cpu)
 export KERAS_BACKEND ?= $(if $(filter gpu,$(ACCELERATOR)),jax,tensorflow)
+# How the models train: on a GPU every model of a run in one compiled step (`vector`); on a CPU
+# one model at a time with TensorFlow (`one`, measured faster there: benchmarks/results/).
+TRAINER ?= $(if $(filter gpu,$(ACCELERATOR)),vector)
 # Optional single-parameter overrides, e.g. `make reproduce DATASET=gtzan DATA_DIR=~/gtzan`.
 RUN_SET := $(if $(DATASET),--set dataset=$(DATASET)) $(if $(DATA_DIR),--set data_dir=$(DATA_DIR)) \
-           $(foreach p,$(PARAMS),--set $(p))
+           $(if $(TRAINER),--set trainer=$(TRAINER)) $(foreach p,$(PARAMS),--set $(p))
 SET := $(RUN_SET) $(if $(SEED),--set seed=$(SEED))
 
 # Library caches live in the project (a warm numba cache survives between runs), not in $HOME.
@@ -19,6 +22,7 @@ export GENRE_SIGNATURES_CACHE ?= $(CURDIR)/.cache
 export NUMBA_CACHE_DIR ?= $(GENRE_SIGNATURES_CACHE)/numba
 export MPLCONFIGDIR ?= $(GENRE_SIGNATURES_CACHE)/matplotlib
 export KERAS_HOME ?= $(GENRE_SIGNATURES_CACHE)/keras
+export JAX_COMPILATION_CACHE_DIR ?= $(GENRE_SIGNATURES_CACHE)/jax
 export IPYTHONDIR ?= $(GENRE_SIGNATURES_CACHE)/ipython
 export JUPYTER_CONFIG_DIR ?= $(GENRE_SIGNATURES_CACHE)/jupyter/config
 export JUPYTER_DATA_DIR ?= $(GENRE_SIGNATURES_CACHE)/jupyter/data

@@ -1,15 +1,20 @@
 """How fast can a run's models train on this machine? Designs side by side, in one invocation.
 
 Run: `.venv/bin/python benchmarks/bench_training.py [--clips 300] [--epochs 3] [--backends tensorflow,jax]
-[--designs one,pair,fit] [--set batch_norm=true ...]`.
+[--designs one,vector,pair,fit] [--set batch_norm=true ...] [--models 7]`.
 Trains the 7 models of a 6-fold run (6 folds + the final model; each fold model fits 5/6 x 0.88 of the
 clips) on random uint8 images of the real shape for `--epochs` epochs each, validation included, in
-three designs:
+these designs:
 - one: today's program (`paperlib.model.program.train_together`): one compiled model per pooling,
   each model's state swapped in for its epoch, one model at a time, `train_on_batch` per batch;
 - pair: two compiled workers stepping two models at once, one per thread (TensorFlow and XLA release
   the GIL, so the two models' steps may overlap on two cores);
-- fit: one model at a time, each epoch one compiled `fit` call over the epoch's batches.
+- fit: one model at a time, each epoch one compiled `fit` call over the epoch's batches;
+- vector: the `vector` trainer (`paperlib.model.vectorised.train_stacked`): every model a slot of
+  stacked weights, one compiled epoch for all of them (JAX only; `jax.vmap` over the slots on a
+  GPU, `jax.lax.map` on a CPU). Its compile seconds are reported apart.
+`--models 13` trains the default profile's 13 (6 attention folds, the final model, 6 mean-pooling
+folds) instead of 7.
 Each row runs in its own child process (`--backends jax` alone on a machine without TensorFlow, such
 as a GPU machine with JAX). Prints a table: model-clips/s, seconds per epoch of all 7 models,
 notebook 03 of the default and paper profiles estimated from the rate (trainings x epochs x fit clips;
@@ -33,10 +38,10 @@ import numpy as np
 FOLDS = 6
 # notebook 03: trainings (folds, final, the ablation's folds) x epochs at most x fit clips
 WORKLOADS = {"default 03 (min)": 13 * 40 * 183, "paper 03 (min)": 13 * 40 * 733}
-DESIGNS = ("one", "pair", "fit")
+DESIGNS = ("one", "vector", "pair", "fit")
 
 
-def _problem(clips: int, epochs: int, sets: dict):
+def _problem(clips: int, epochs: int, sets: dict, models: int = 7):
     from paperlib.core.config import Config
     from paperlib.core.registry import FINAL
     from paperlib.data.features import cut_tokens
@@ -49,6 +54,7 @@ def _problem(clips: int, epochs: int, sets: dict):
     labels = np.arange(clips) % 10
     folds = assign_folds(labels, folds=FOLDS, seed=config.seed)
     specs = [model_spec("attention", fold, labels, folds, config) for fold in [*range(FOLDS), FINAL]]
+    specs += [model_spec("mean", fold, labels, folds, config) for fold in range(models - len(specs))]
     return config, cut_tokens(images, config), labels, specs
 
 
@@ -56,7 +62,8 @@ def _epochs_by_hand(design: str, config, tokens, labels, specs) -> None:
     """Every model's epochs as `program` runs them (batch order, validation), in pairs of threads
     (`pair`) or with one `fit` call per epoch (`fit`)."""
     from paperlib.core.seeds import generator
-    from paperlib.model.program import Worker, validation_scores
+    from paperlib.model.program import Worker
+    from paperlib.model.training_state import validation_scores
 
     workers = [Worker(config, 10) for _ in range(2 if design == "pair" else 1)]
     states = [workers[0].initial_state(spec.init_seed(config), 10) for spec in specs]
@@ -86,13 +93,24 @@ def _epochs_by_hand(design: str, config, tokens, labels, specs) -> None:
                 epoch(workers[0], spec, state, e)
 
 
-def child(design: str, clips: int, epochs: int, sets: dict) -> dict:
+def child(design: str, clips: int, epochs: int, sets: dict, models: int) -> dict:
     from paperlib.core.session import configure_environment
 
     configure_environment()
-    config, tokens, labels, specs = _problem(clips, epochs, sets)
+    config, tokens, labels, specs = _problem(clips, epochs, sets, models)
     start = time.perf_counter()
-    if design == "one":
+    compile_seconds = None
+    if design == "vector":
+        import tempfile
+        from pathlib import Path
+
+        from paperlib.model.vectorised import network_for, train_stacked
+
+        with tempfile.TemporaryDirectory() as folder:
+            train_stacked(specs, tokens, labels, config.replace(trainer="vector"),
+                          Path(folder) / "checkpoint.npz", progress=False)
+        compile_seconds = network_for(config.replace(trainer="vector"), 10).compile_seconds
+    elif design == "one":
         import tempfile
         from pathlib import Path
 
@@ -105,7 +123,8 @@ def child(design: str, clips: int, epochs: int, sets: dict) -> dict:
     seconds = time.perf_counter() - start
     import keras
 
-    return {"seconds": seconds, "model_clip_epochs": epochs * sum(len(s.fit) for s in specs),
+    return {"seconds": seconds, "compile_seconds": compile_seconds,
+            "model_clip_epochs": epochs * sum(len(s.fit) for s in specs),
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "backend": keras.backend.backend(), "device": _device()}
 
@@ -126,7 +145,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--backends", default="tensorflow,jax",
                         help="Keras backends to measure, those that import (default both)")
-    parser.add_argument("--designs", default=",".join(DESIGNS))
+    parser.add_argument("--designs", default="one,vector")
+    parser.add_argument("--models", type=int, default=7, help="7 (folds + final) or up to 13 (+ mean-pooling folds)")
+    parser.add_argument("--repeat", type=int, default=1, help="measure every row this many times, alternating")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of the models, e.g. batch_norm=true (repeatable)")
     parser.add_argument("--child", choices=DESIGNS, help=argparse.SUPPRESS)
@@ -135,32 +156,38 @@ def main() -> None:
 
     sets = parse_sets(args.set)
     if args.child:
-        print(json.dumps(child(args.child, args.clips, args.epochs, sets)))
+        print(json.dumps(child(args.child, args.clips, args.epochs, sets, args.models)))
         return
     backends = [b for b in args.backends.split(",")
                 if subprocess.run([sys.executable, "-c", f"import {b}"], capture_output=True).returncode == 0]
     rows = []
-    for backend in backends:
-        for design in args.designs.split(","):
+    cases = [(backend, design) for backend in backends for design in args.designs.split(",")
+             if design != "vector" or backend == "jax"]
+    for _ in range(args.repeat):
+        for backend, design in cases:
             done = subprocess.run(
                 [sys.executable, __file__, "--child", design, "--clips", str(args.clips),
-                 "--epochs", str(args.epochs), *[f"--set={s}" for s in args.set]],
+                 "--epochs", str(args.epochs), "--models", str(args.models),
+                 *[f"--set={s}" for s in args.set]],
                 env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True, text=True)
             if done.returncode:
                 print(f"  {design} on {backend} failed: {done.stderr[-1500:]}", file=sys.stderr)
                 continue
             rows.append((design, json.loads(done.stdout.strip().splitlines()[-1])))
             print(f"  measured {design} on {backend}", file=sys.stderr, flush=True)
-    print(f"{platform.machine()}, {os.cpu_count()} cores; {args.clips} clips, 7 models (6 folds + final), "
+    print(f"{platform.machine()}, {os.cpu_count()} cores; {args.clips} clips, {args.models} models, "
           f"{args.epochs} epochs each; parameters {sets or 'default'}")
-    print("| design | backend | device | model-clips/s | s/epoch, all models | "
-          + " | ".join(WORKLOADS) + " | peak memory (MB) |")
-    print("|---|---|---|---:|---:|" + "---:|" * len(WORKLOADS) + "---:|")
+    print("| design | backend | device | seconds | of which compiling | model-clips/s | "
+          "model-clips/s after compiling | " + " | ".join(WORKLOADS) + " | peak memory (MB) |")
+    print("|---|---|---|---:|---:|---:|---:|" + "---:|" * len(WORKLOADS) + "---:|")
     for design, row in rows:
         rate = row["model_clip_epochs"] / row["seconds"]
-        estimates = " | ".join(f"{work / rate / 60:.1f}" for work in WORKLOADS.values())
-        print(f"| {design} | {row['backend']} | {row['device']} | {rate:.0f} | "
-              f"{row['seconds'] / args.epochs:.1f} | {estimates} | {row['peak_mb']:.0f} |")
+        compiling = row["compile_seconds"]
+        steady = row["model_clip_epochs"] / (row["seconds"] - compiling) if compiling is not None else None
+        estimates = " | ".join(f"{work / (steady or rate) / 60:.1f}" for work in WORKLOADS.values())
+        print(f"| {design} | {row['backend']} | {row['device']} | {row['seconds']:.1f} | "
+              f"{'' if compiling is None else f'{compiling:.1f}'} | {rate:.0f} | "
+              f"{'' if steady is None else f'{steady:.0f}'} | {estimates} | {row['peak_mb']:.0f} |")
 
 
 if __name__ == "__main__":

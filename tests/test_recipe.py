@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperlib.core.config import Config
-from paperlib.model.program import ModelState, early_stopping
+from paperlib.model.training_state import ModelState, early_stopping
 from paperlib.model.recipe import augmented_batch, learning_rate_at, soft_targets
 from tests.factories import toy_clips
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from paperlib.core.config import Config
 from paperlib.core.registry import FINAL
 from paperlib.core.seeds import PURPOSES, FINAL_KEY, generator, integer_seed, seed_sequence
-from paperlib.model.program import ModelSpec
+from paperlib.model.training_state import ModelSpec
 
 KEYS = st.lists(st.integers(min_value=-1, max_value=10_000), min_size=0, max_size=5)
 

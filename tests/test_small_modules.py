@@ -55,7 +55,7 @@ def test_claim_verdicts():
 
 
 def test_batch_order_covers_every_fit_clip_once_and_depends_only_on_seed_and_epoch():
-    from paperlib.model.program import ModelSpec
+    from paperlib.model.training_state import ModelSpec
 
     config = Config()
     spec = ModelSpec("attention", 2, 0, np.arange(10, 30), np.arange(5), np.arange(5))

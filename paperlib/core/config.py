@@ -35,6 +35,7 @@ Source = Literal["audio", "images"]
 EquationSpace = Literal["full", "pca"]
 LrSchedule = Literal["constant", "cosine"]
 Monitor = Literal["val_loss", "val_accuracy"]
+Trainer = Literal["one", "vector"]
 DATASETS: tuple[str, ...] = get_args(Dataset)
 POOLINGS: tuple[str, ...] = get_args(Pooling)
 TOKEN_POOLINGS: tuple[str, ...] = get_args(TokenPooling)
@@ -101,6 +102,8 @@ class Config(BaseModel):
     metadata_url: str | None = _p(None, "base URL of a GTZAN metadata mirror (default: the pinned URLs)")
     features_url: str | None = _p(None, "base URL of a mirror of GTZAN's feature table "
                                         "features_30_sec.csv (default: the pinned URLs)")
+    trainer: Trainer = _p("one", "how a run's models train: one (one model at a time, any Keras backend) or "
+                                 "vector (all models in one compiled step, Keras on JAX: the GPU path)")
     epochs: int = _p(50, "training epochs per fold at most (early stopping may end sooner)", ge=1)
     batch_size: int = _p(16, "clips per training batch", ge=1)
     learning_rate: float = _p(3e-3, "Adam's learning rate (the peak of a schedule)", gt=0)

@@ -17,7 +17,8 @@ from paperlib.core.config import Config, load_profile
 
 
 def configure_environment() -> dict[str, str]:
-    """Point library caches (numba, matplotlib, keras, Jupyter, IPython) into the project cache.
+    """Point library caches (numba, matplotlib, keras, JAX's compiled programs, Jupyter, IPython)
+    into the project cache.
 
     Only variables the user has not set are changed; call before importing librosa or keras.
     """
@@ -26,6 +27,7 @@ def configure_environment() -> dict[str, str]:
         "NUMBA_CACHE_DIR": cache / "numba",
         "MPLCONFIGDIR": cache / "matplotlib",
         "KERAS_HOME": cache / "keras",
+        "JAX_COMPILATION_CACHE_DIR": cache / "jax",
         "IPYTHONDIR": cache / "ipython",
         "JUPYTER_CONFIG_DIR": cache / "jupyter" / "config",
         "JUPYTER_DATA_DIR": cache / "jupyter" / "data",
@@ -36,6 +38,8 @@ def configure_environment() -> dict[str, str]:
             Path(folder).mkdir(parents=True, exist_ok=True)
             os.environ[name] = str(folder)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # the `vector` trainer's program compiles in seconds: keep it for the next run of its shapes
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
     # every model of a run has its own compiled step: TensorFlow's retracing notes are noise here
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     # on a GPU, take the memory needed, not all of it (a notebook kernel may share the card)

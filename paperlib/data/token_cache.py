@@ -74,6 +74,14 @@ def _features_of(files: tuple[Path, Path | None], *, config: Config) -> tuple[tu
     return (image, mfcc_statistics(db)), None
 
 
+def compile_librosa_here(config: Config) -> None:
+    """Run the extraction once on a silent clip in this process, before the workers start: librosa
+    compiles its numba functions when first imported (about 15 s with an empty cache), and every
+    worker doing it at once both repeats that cost and can leave a damaged cache entry (two
+    writers, numba issues 4807 and 10128). Compiled here, the workers read numba's cache."""
+    mfcc_statistics(log_mel_db(np.zeros(2 * config.n_fft, dtype=np.float32), config))
+
+
 def extract_images(dataset: Dataset, config: Config, *, progress: bool = True) -> TokenImages:
     """Images of every usable clip of `dataset`, from the cache when it holds them."""
     target = cache_file(dataset, config)
@@ -83,6 +91,7 @@ def extract_images(dataset: Dataset, config: Config, *, progress: bool = True) -
                                  json.loads(str(data["skipped"])), cache_hit=True)
     else:
         ids, images, stats, skipped = [], [], [], {}
+        compile_librosa_here(config)
         work = partial(_features_of, config=config)
         results = parallel_map(work, zip(dataset.paths(), dataset.image_paths()),
                                workers=config.workers,

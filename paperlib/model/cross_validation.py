@@ -27,7 +27,8 @@ from paperlib.data.folds import (
 )
 from paperlib.data.prepare import Prepared
 from paperlib.model.baselines import held_out_accuracy
-from paperlib.model.program import ModelSpec, train_together
+from paperlib.model.trainers import train_models
+from paperlib.model.training_state import ModelSpec
 from paperlib.model.store import (
     FoldResult,
     discard_final_attempts,
@@ -87,7 +88,7 @@ def _train(specs: list[ModelSpec], images: np.ndarray, labels: np.ndarray,
     """Train `specs` together (one program, resumable), write and report each model; the
     checkpoint goes only once every model's folder is complete."""
     checkpoint = run.path_of("training_checkpoint")
-    trained = train_together(specs, cut_tokens(images, config), labels, config, checkpoint,
+    trained = train_models(specs, cut_tokens(images, config), labels, config, checkpoint,
                              progress=progress)
     results = [write_model(run, trained[spec.key], labels, clip_folds, config) for spec in specs]
     checkpoint.unlink(missing_ok=True)
@@ -102,7 +103,7 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
     """Train (or reuse) every model of the run on (clips, n_mels, n_frames) images, by pooling.
 
     Every fold model of each pooling (`poolings`) and the final all-clip model train together in
-    one program (`program.train_together`); a model whose folder is complete is reused, an
+    one program (`trainers.train_models`); a model whose folder is complete is reused, an
     interrupted program resumes from its checkpoint. Prints one line per model. `folds` (each
     clip's fold, or a VALIDATION / TRAIN_ONLY marker) defaults to stratified random folds from the
     seed.

@@ -60,27 +60,57 @@ def augmented_batch(tokens: np.ndarray, labels: np.ndarray, n_classes: int, conf
     or one-hot rows when they are soft (`soft_targets`). `tokens`: (batch, n_tokens, n_mels,
     token_frames) in [0, 1], left unchanged (a copy is augmented)."""
     targets = np.eye(n_classes, dtype=np.float32)[labels] if soft_targets(config) else labels
-    if not (config.time_mask or config.freq_mask or config.mixup):
+    if not augments(config):
         return tokens, targets
-    tokens = tokens.copy()
-    batch, n_tokens, n_mels, frames = tokens.shape
-    for width_max, axis_size, axis in ((config.time_mask, frames, 3), (config.freq_mask, n_mels, 2)):
+    return apply_augmentation(tokens, targets, augmentation_draws(tokens.shape, config, rng))
+
+
+def augments(config: Config) -> bool:
+    """Whether the recipe changes training batches (masks or mixup)."""
+    return bool(config.time_mask or config.freq_mask or config.mixup)
+
+
+def augmentation_draws(shape: tuple[int, ...], config: Config,
+                       rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The random numbers that augment one batch of `shape` (batch, n_tokens, n_mels,
+    token_frames), drawn from `rng` in a fixed order: each token's time and frequency mask
+    (first and one-past-last position), mixup's partner and share. Drawn apart from
+    `apply_augmentation` so that a trainer can draw on the host and apply on its device."""
+    batch, n_tokens, n_mels, frames = shape
+    draws: dict[str, np.ndarray] = {}
+    for name, width_max, axis_size in (("time", config.time_mask, frames), ("freq", config.freq_mask, n_mels)):
         if not width_max:
             continue
         widths = rng.integers(0, min(width_max, axis_size) + 1, (batch, n_tokens))
-        starts = (rng.random((batch, n_tokens)) * (axis_size - widths + 1)).astype(int)
-        position = np.arange(axis_size)
-        inside = (position >= starts[..., None]) & (position < (starts + widths)[..., None])
-        shape = (batch, n_tokens, axis_size, 1) if axis == 2 else (batch, n_tokens, 1, axis_size)
-        means = tokens.mean(axis=(2, 3), keepdims=True)  # each token's own mean: no new loudness
-        tokens = np.where(inside.reshape(shape), means, tokens)
+        starts = (rng.random((batch, n_tokens)) * (axis_size - widths + 1)).astype(np.int32)
+        draws[f"{name}_start"], draws[f"{name}_end"] = starts, (starts + widths).astype(np.int32)
     if config.mixup > 0:
-        partner = rng.permutation(batch)
+        draws["partner"] = rng.permutation(batch).astype(np.int32)
         share = rng.beta(config.mixup, config.mixup, batch).astype(np.float32)
-        share = np.maximum(share, 1 - share)  # each clip stays the main part of its own mix
-        tokens = share[:, None, None, None] * tokens + (1 - share[:, None, None, None]) * tokens[partner]
-        targets = share[:, None] * targets + (1 - share[:, None]) * targets[partner]
-    return tokens.astype(np.float32), targets
+        draws["share"] = np.maximum(share, 1 - share)  # each clip stays the main part of its own mix
+    return draws
+
+
+def apply_augmentation(tokens, targets, draws: dict, xp=np):
+    """`tokens` and soft `targets` augmented by `draws` (`augmentation_draws`), with the array
+    module `xp` (numpy, or jax.numpy inside a compiled step): masked positions take their token's
+    own mean (no new loudness), mixup blends each clip with its partner."""
+    for name, axis in (("time", 3), ("freq", 2)):
+        if f"{name}_start" not in draws:
+            continue
+        position = xp.arange(tokens.shape[axis])
+        inside = ((position >= draws[f"{name}_start"][..., None])
+                  & (position < draws[f"{name}_end"][..., None]))
+        batch, n_tokens = tokens.shape[:2]
+        shape = (batch, n_tokens, -1, 1) if axis == 2 else (batch, n_tokens, 1, -1)
+        means = tokens.mean(axis=(2, 3), keepdims=True)
+        tokens = xp.where(inside.reshape(shape), means, tokens)
+    if "partner" in draws:
+        share = draws["share"]
+        tokens = (share[:, None, None, None] * tokens
+                  + (1 - share[:, None, None, None]) * tokens[draws["partner"]])
+        targets = share[:, None] * targets + (1 - share[:, None]) * targets[draws["partner"]]
+    return tokens.astype(xp.float32), targets
 
 
 def recipe_table(config: Config) -> "pd.DataFrame":

@@ -22,7 +22,7 @@ from paperlib.core.registry import FINAL, model_file
 from paperlib.core.run_folder import RunFolder, git_commit, read_json_file
 from paperlib.data.folds import VALIDATION
 from paperlib.model.network import OUTPUTS, build_model, save_model
-from paperlib.model.program import TrainedModel
+from paperlib.model.training_state import TrainedModel
 
 
 @dataclass(frozen=True)
