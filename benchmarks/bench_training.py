@@ -61,22 +61,21 @@ def _problem(clips: int, epochs: int, sets: dict, models: int = 7):
 def _epochs_by_hand(design: str, config, tokens, labels, specs) -> None:
     """Every model's epochs as `program` runs them (batch order, validation), in pairs of threads
     (`pair`) or with one `fit` call per epoch (`fit`)."""
-    from paperlib.core.seeds import generator
     from paperlib.model.program import Worker
     from paperlib.model.training_state import validation_scores
 
     workers = [Worker(config, 10) for _ in range(2 if design == "pair" else 1)]
-    states = [workers[0].initial_state(spec.init_seed(config), 10) for spec in specs]
+    states = [workers[0].initial_state(spec.init_seed(), 10) for spec in specs]
 
     def epoch(worker, spec, state, e):
         worker.load(state)
-        order = spec.fit[spec.batch_order(config, e)]
+        order = spec.fit[spec.batch_order(e)]
         if design == "fit":
             worker.model.fit(tokens[np.sort(order)], labels[np.sort(order)], batch_size=config.batch_size,
                              epochs=1, shuffle=False, verbose=0)
         else:
             worker.train_epoch(tokens, labels, order, epoch=e, uniform_attention=False,
-                               rng=generator(config.seed, "augmentation", spec.fold, 0, 0, e))
+                               rng=spec.augmentation_stream(e))
         validation_scores(worker.predict(tokens[spec.validation]), labels[spec.validation])
         worker.save(state)
 

@@ -48,3 +48,15 @@ def toy_clips(**params: Any) -> tuple[np.ndarray, np.ndarray, Config]:
         start = token_starts(config)[label]
         images[i, 8:16, start + 2:start + 7] = 255
     return images, labels, config
+
+
+def toy_prepared(run_dir, **params: Any):
+    """`toy_clips` as step 01 leaves them for step 03: a `Prepared` run in `run_dir`."""
+    import pandas as pd
+
+    from paperlib.core.run_folder import open_run
+    from paperlib.data.prepare import Prepared
+
+    images, labels, config = toy_clips(run_dir=str(run_dir), **params)
+    tracks = pd.DataFrame({"track_id": [f"toy.{i:05d}" for i in range(len(labels))], "label": labels})
+    return Prepared(open_run(config), tracks, images, np.zeros((len(labels), 2), np.float32))

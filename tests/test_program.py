@@ -22,9 +22,9 @@ def tiny_problem():
     images, labels, config = toy_clips(epochs=4, early_stopping_start=1,
                                        early_stopping_patience=1, attention_warmup=1)
     every = np.arange(24)
-    specs = [ModelSpec("attention", 0, 0, every[::2][:9], every[::2][9:], every[1::2]),
-             ModelSpec("attention", 1, 0, every[1::2][:9], every[1::2][9:], every[::2]),
-             ModelSpec("mean", 0, 0, every[::2][:9], every[::2][9:], every[1::2])]
+    specs = [ModelSpec("attention", 0, 0, every[::2][:9], every[::2][9:], every[1::2], config.seed),
+             ModelSpec("attention", 1, 0, every[1::2][:9], every[1::2][9:], every[::2], config.seed),
+             ModelSpec("mean", 0, 0, every[::2][:9], every[::2][9:], every[1::2], config.seed)]
     return cut_tokens(images, config), labels, config, specs
 
 

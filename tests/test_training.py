@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.factories import toy_clips
+from tests.factories import toy_clips, toy_prepared
 
 from paperlib.core.registry import FINAL, MODEL_FILES, model_file
 from paperlib.core.run_folder import git_commit, open_run
@@ -171,3 +171,37 @@ def test_an_interrupted_final_model_leaves_no_final_folder_and_resumes_its_attem
     cv = cross_validate(images, labels, config, run, progress=False)["attention"]
     assert calls == [(FINAL, 1), (FINAL, 2)] and cv.final.accuracy == 0.7
     assert _kept_attempt(run) == 1
+
+
+def runs_trained_together_match_runs_trained_alone(tmp_path, **params):
+    """Two runs (seeds 1 and 2) trained in one program, then each run's step 03: every model is
+    reused, and equals the model of the same run trained alone."""
+    from paperlib.model.cross_validation import train_runs_together
+
+    together = [toy_prepared(tmp_path / f"together-{seed}", seed=seed, epochs=2, **params) for seed in (1, 2)]
+    assert train_runs_together(together, tmp_path / "checkpoint.npz", progress=False) == 6
+    assert not (tmp_path / "checkpoint.npz").exists()
+    for prepared in together:
+        config = prepared.run.config
+        alone = toy_prepared(tmp_path / f"alone-{config.seed}", seed=config.seed, epochs=2, **params)
+        reused = cross_validate(prepared.images, prepared.labels, config, prepared.run, progress=False)
+        fresh = cross_validate(alone.images, alone.labels, config.replace(run_dir=str(alone.run.path)),
+                               alone.run, progress=False)
+        for a, b in zip([*reused["attention"].folds, reused["attention"].final],
+                        [*fresh["attention"].folds, fresh["attention"].final], strict=True):
+            assert np.array_equal(a.outputs["genre"], b.outputs["genre"])
+            assert a.history.equals(b.history)
+    assert train_runs_together(together, tmp_path / "checkpoint.npz", progress=False) == 0
+
+
+@pytest.mark.slow
+def test_runs_trained_together_end_as_runs_trained_alone(tmp_path, capsys):
+    runs_trained_together_match_runs_trained_alone(tmp_path)
+
+
+def test_only_runs_that_differ_in_their_seed_train_together(tmp_path):
+    from paperlib.model.cross_validation import train_runs_together
+
+    runs = [toy_prepared(tmp_path / "a", seed=1), toy_prepared(tmp_path / "b", seed=2, epochs=9)]
+    with pytest.raises(ValueError, match=r"seed alone.*\['epochs'\]"):
+        train_runs_together(runs, tmp_path / "checkpoint.npz", progress=False)

@@ -222,3 +222,12 @@ def test_augmentation_trains_every_model_from_its_own_stream(problem, tmp_path):
     _same(first, again)
     for model in first.values():
         assert all(np.isfinite(row["loss"]) for row in model.history)
+
+
+@jax_only
+def test_runs_trained_together_in_one_program_end_as_runs_trained_alone(tmp_path):
+    """A sweep's members in one program (65 models for 5 seeds of the default profile): each
+    run's models equal those of its lone run, to the last bit."""
+    from tests.test_training import runs_trained_together_match_runs_trained_alone
+
+    runs_trained_together_match_runs_trained_alone(tmp_path, trainer="vector")

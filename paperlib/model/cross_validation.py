@@ -8,7 +8,9 @@ outputs and every fold model's signatures are saved in the run folder for the an
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,7 +68,7 @@ def model_spec(pooling: str, fold: int, labels: np.ndarray, clip_folds: np.ndarr
     else:
         fit, validation = inner_split(pool, labels, fraction=config.validation_fraction,
                                       seed=integer_seed(config.seed, "inner_split", fold))
-    return ModelSpec(pooling, fold, attempt, fit, validation, held_out)
+    return ModelSpec(pooling, fold, attempt, fit, validation, held_out, config.seed)
 
 
 def _name(fold: int, pooling: str, config: Config) -> str:
@@ -111,21 +113,7 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
     if folds is None:
         folds = assign_folds(labels, folds=config.folds, seed=config.seed)
     n_folds = fold_count(folds)
-    found: dict[tuple[str, int], FoldResult] = {}
-    todo: list[ModelSpec] = []
-    for pooling in poolings(config):
-        for fold in [*range(n_folds), *([FINAL] if pooling == config.pooling else [])]:
-            result = load_fold(run, pooling, fold)
-            if fold == FINAL and result is not None:
-                discard_final_attempts(run, pooling)  # left by an interrupted clean-up
-            if fold == FINAL and result is None:
-                result = load_fold(run, pooling, FINAL, attempt=0)
-            if result is None:
-                todo.append(model_spec(pooling, fold, labels, folds, config))
-            else:
-                found[pooling, fold] = result
-                print(f"{_name(fold, pooling, config)}: complete, reused (accuracy "
-                      f"{result.accuracy:.3f})", flush=True)
+    found, todo = _found_and_todo(run, labels, folds, config, echo=True)
     if todo:
         for result, spec in zip(_train(todo, images, labels, folds, config, run,
                                        progress=progress), todo, strict=True):
@@ -136,6 +124,68 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, config: Config, run: 
     return {pooling: CVResults([found[pooling, fold] for fold in range(n_folds)],
                                found.get((pooling, FINAL)))
             for pooling in poolings(config)}
+
+
+def _found_and_todo(run: RunFolder, labels: np.ndarray, folds: np.ndarray, config: Config, *,
+                    echo: bool) -> tuple[dict[tuple[str, int], FoldResult], list[ModelSpec]]:
+    """The run's complete models by (pooling, fold), and the specs of those still to train (the
+    final model's first attempt among them); `echo` prints a line per reused model."""
+    found: dict[tuple[str, int], FoldResult] = {}
+    todo: list[ModelSpec] = []
+    for pooling in poolings(config):
+        for fold in [*range(fold_count(folds)), *([FINAL] if pooling == config.pooling else [])]:
+            result = load_fold(run, pooling, fold)
+            if fold == FINAL and result is not None:
+                discard_final_attempts(run, pooling)  # left by an interrupted clean-up
+            if fold == FINAL and result is None:
+                result = load_fold(run, pooling, FINAL, attempt=0)
+            if result is None:
+                todo.append(model_spec(pooling, fold, labels, folds, config))
+            else:
+                found[pooling, fold] = result
+                if echo:
+                    print(f"{_name(fold, pooling, config)}: complete, reused (accuracy "
+                          f"{result.accuracy:.3f})", flush=True)
+    return found, todo
+
+
+def train_runs_together(runs: list[Prepared], checkpoint_path: Path, *,
+                        progress: bool = True) -> int:
+    """Train, in one program, every model that the runs' step 03 still lacks (fold models and the
+    final model's first attempt, every pooling) and write each into its own run's folder; each
+    run's `run_cross_validation` then finds them complete. The runs differ only in their seed (a
+    sweep's members): each model keeps its own run's clips and seeds, and with the `vector`
+    trainer the program fills the device. Returns the number of models trained."""
+    configs = [prepared.run.config for prepared in runs]
+    common = {k: v for k, v in configs[0].result_params().items() if k != "seed"}
+    for config in configs[1:]:
+        differs = sorted(k for k, v in config.result_params().items() if k != "seed" and common[k] != v)
+        if differs:
+            raise ValueError(f"Runs train together only when they differ in their seed alone; "
+                             f"{config.run_path()} also differs in {differs}.")
+    jobs, tokens, labels, offset = [], [], [], 0
+    for number, prepared in enumerate(runs):
+        config = prepared.run.config
+        clip_folds = fold_assignment(prepared.tracks, config)
+        _, todo = _found_and_todo(prepared.run, prepared.labels, clip_folds, config, echo=False)
+        for spec in todo:
+            moved = dataclasses.replace(spec, fit=spec.fit + offset, validation=spec.validation + offset,
+                                        held_out=spec.held_out + offset, run=str(number))
+            jobs.append((moved, spec, prepared, clip_folds, offset))
+        tokens.append(cut_tokens(prepared.images, config))
+        labels.append(prepared.labels)
+        offset += len(prepared.labels)
+    if not jobs:
+        return 0
+    trained = train_models([moved for moved, *_ in jobs], np.concatenate(tokens), np.concatenate(labels),
+                           configs[0], checkpoint_path, progress=progress)
+    for moved, spec, prepared, clip_folds, start in jobs:
+        model = trained[moved.key]
+        own = {name: values[start:start + len(prepared.labels)] for name, values in model.outputs.items()}
+        write_model(prepared.run, dataclasses.replace(model, spec=spec, outputs=own), prepared.labels,
+                    clip_folds, prepared.run.config)
+    checkpoint_path.unlink(missing_ok=True)
+    return len(jobs)
 
 
 def _best_final_model(found: dict[tuple[str, int], FoldResult], images: np.ndarray,

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from paperlib.core.config import Config
-from paperlib.core.seeds import generator
 from paperlib.model.network import build_model, explainer
 from paperlib.model.recipe import (
     augmented_batch,
@@ -130,7 +129,7 @@ def train_together(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarra
     checkpoint = Checkpoint(checkpoint_path)
     saved = checkpoint.read(fingerprints)
     states = {spec.key: saved.get(spec.key) or workers[spec.pooling].initial_state(
-        spec.init_seed(config), n_classes) for spec in specs}
+        spec.init_seed(), n_classes) for spec in specs}
     done, total = epochs_progress(states, config)
     with tqdm(total=total, initial=done, desc=f"training {len(specs)} models", unit="epoch",
               disable=not progress, mininterval=1.0) as bar:
@@ -155,8 +154,8 @@ def _one_epoch(spec: ModelSpec, state: ModelState, worker: Worker, tokens: np.nd
     start = time.perf_counter()
     epoch = state.epochs_done
     worker.load(state)
-    order = spec.fit[spec.batch_order(config, epoch, state.restarts)]
-    rng = generator(config.seed, "augmentation", spec.fold, spec.attempt, state.restarts, epoch)
+    order = spec.fit[spec.batch_order(epoch, state.restarts)]
+    rng = spec.augmentation_stream(epoch, state.restarts)
     logs = worker.train_epoch(tokens, labels, order, epoch=epoch, rng=rng,
                               uniform_attention=epoch < spec.warmup(config))
     logs.update(validation_scores(worker.predict(tokens[spec.validation]), labels[spec.validation]))
@@ -168,7 +167,7 @@ def _one_epoch(spec: ModelSpec, state: ModelState, worker: Worker, tokens: np.nd
         state.stopped = True
     if is_stuck(state, config):
         seconds = state.seconds
-        state = worker.initial_state(spec.init_seed(config, state.restarts + 1), n_classes,
+        state = worker.initial_state(spec.init_seed(state.restarts + 1), n_classes,
                                      restarts=state.restarts + 1)
         state.seconds = seconds
     state.seconds += time.perf_counter() - start

@@ -31,7 +31,9 @@ from paperlib.core.seeds import generator, integer_seed
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of a run: which clips it fits, stops on and predicts, and its seeds."""
+    """One model of a run: which clips it fits, stops on and predicts, and its seeds (every
+    stream derives from the run's `seed`). `run` names the run when the models of several runs
+    train in one program (a sweep's members); "" for a run's own program."""
 
     pooling: str
     fold: int  # FINAL for the model trained on every clip
@@ -39,25 +41,32 @@ class ModelSpec:
     fit: np.ndarray  # clip indices it trains on
     validation: np.ndarray  # its early-stopping clips
     held_out: np.ndarray  # the clips it predicts (every clip for FINAL)
+    seed: int  # the run's seed
+    run: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.pooling}/{'final' if self.fold == FINAL else self.fold}/{self.attempt}"
+        model = f"{self.pooling}/{'final' if self.fold == FINAL else self.fold}/{self.attempt}"
+        return f"{self.run}:{model}" if self.run else model
 
     @property
     def label(self) -> str:
         which = "final model" if self.fold == FINAL else f"fold {self.fold + 1}"
         return f"{self.pooling} {which}{f' (attempt {self.attempt + 1})' if self.attempt else ''}"
 
-    def init_seed(self, config: Config, restarts: int = 0) -> int:
+    def init_seed(self, restarts: int = 0) -> int:
         """The weights' seed; the same for both poolings of a fold (a paired ablation)."""
-        return integer_seed(config.seed, "weights", self.fold, self.attempt, restarts)
+        return integer_seed(self.seed, "weights", self.fold, self.attempt, restarts)
 
-    def batch_order(self, config: Config, epoch: int, restarts: int = 0) -> np.ndarray:
+    def batch_order(self, epoch: int, restarts: int = 0) -> np.ndarray:
         """Positions in `fit`, in this epoch's order: a function of the seeds and the epoch only,
         so a resumed model sees the batches an uninterrupted one sees."""
-        rng = generator(config.seed, "batch_order", self.fold, self.attempt, restarts, epoch)
+        rng = generator(self.seed, "batch_order", self.fold, self.attempt, restarts, epoch)
         return rng.permutation(len(self.fit))
+
+    def augmentation_stream(self, epoch: int, restarts: int = 0) -> np.random.Generator:
+        """The random stream that augments this epoch's batches."""
+        return generator(self.seed, "augmentation", self.fold, self.attempt, restarts, epoch)
 
     def warmup(self, config: Config) -> int:
         """Epochs with the attention scores held at zero (uniform weights, a mean).
@@ -149,7 +158,7 @@ def is_stuck(state: ModelState, config: Config) -> bool:
             and max(row["val_accuracy"] for row in state.history) < config.restart_below)
 
 
-CHECKPOINT_FORMAT = 3
+CHECKPOINT_FORMAT = 4  # 4: the trainer and each model's own seed in its fingerprint
 
 
 class Checkpoint:
@@ -209,7 +218,7 @@ def model_fingerprint(spec: ModelSpec, config: Config, n_clips: int) -> str:
     import keras
 
     digest = hashlib.sha256(f"{CHECKPOINT_FORMAT} {keras.backend.backend()} {config.key()} "
-                            f"{n_clips} {spec.key}".encode())
+                            f"{n_clips} {spec.key} {spec.seed}".encode())
     for part in (spec.fit, spec.validation, spec.held_out):
         digest.update(np.asarray(part, dtype=np.int64).tobytes())
     return digest.hexdigest()

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from paperlib.core.config import Config
-from paperlib.core.seeds import generator
 from paperlib.model.network import OUTPUTS, build_model, explainer
 from paperlib.model.recipe import (
     apply_augmentation,
@@ -264,7 +263,7 @@ def initial_weights(spec: ModelSpec, config: Config, n_classes: int, restarts: i
     `model.weights` order."""
     import keras
 
-    keras.utils.set_random_seed(spec.init_seed(config, restarts))
+    keras.utils.set_random_seed(spec.init_seed(restarts))
     return build_model(config.replace(pooling=spec.pooling), n_classes).get_weights()
 
 
@@ -402,7 +401,7 @@ def _plan(network: StackedNetwork, slots: Slots, active: list[int], config: Conf
         if i not in active:
             continue
         epoch = state.epochs_done
-        order = spec.fit[spec.batch_order(config, epoch, state.restarts)]
+        order = spec.fit[spec.batch_order(epoch, state.restarts)]
         own = -(-len(order) // batch)
         for step in range(own):  # sorted as the `one` trainer takes them; the last batch filled
             real = np.sort(order[step * batch:(step + 1) * batch])
@@ -413,7 +412,7 @@ def _plan(network: StackedNetwork, slots: Slots, active: list[int], config: Conf
         uniform[i] = spec.pooling != "attention" or epoch < spec.warmup(config)
         fixed_scores[i] = spec.pooling != "attention"
         if augments(config):
-            rng = generator(config.seed, "augmentation", spec.fold, spec.attempt, state.restarts, epoch)
+            rng = spec.augmentation_stream(epoch, state.restarts)
             for step in range(steps):
                 for name, values in augmentation_draws(shape, config, rng).items():
                     draws.setdefault(name, np.zeros((steps, count, *values.shape), values.dtype))
