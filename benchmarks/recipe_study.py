@@ -1,10 +1,15 @@
-"""The training-recipe study (issue 21): train the default profile with named recipes on chosen seeds
-and keep one row per finished training in a committed CSV, so a study can span sessions and machines.
+"""The training-recipe study (issues 21 and 28): train the default profile with named recipes on chosen
+seeds and keep one row per finished training in a committed CSV, so a study can span sessions and
+machines.
 
-Run (each training is `paperlib train`, resumable; a row already in the CSV is not trained again):
+Run (each training resumable; a row already in the CSV is not trained again):
     .venv/bin/python benchmarks/recipe_study.py run --recipes today,cosine --seeds 100,101 [--ablation]
+    .venv/bin/python benchmarks/recipe_study.py together --recipes bn-acc-20,mix-0.25 --seeds 100,101,102
     .venv/bin/python benchmarks/recipe_study.py record --recipe bn-acc-20 runs/sweep-default/members/*
     .venv/bin/python benchmarks/recipe_study.py table [--seeds 42,7,1,3,5]
+`together` trains each recipe's seeds in one program (`train_runs_together`, with the ablation; on
+a GPU with `--set trainer=vector`) from this process, no notebooks: the way to run the study on a
+machine with JAX and no Jupyter. `RECIPE_STUDY_RESULTS` names another CSV to append to.
 Rows are judged by the held-out folds only; recipes are chosen on seeds 100-104, and seeds 42, 7, 1,
 3 and 5 are only reported. `table` prints one row per recipe and seed and a summary per recipe.
 """
@@ -25,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "recipe-study.csv"
+RESULTS = Path(os.environ.get("RECIPE_STUDY_RESULTS", ROOT / "benchmarks" / "results" / "recipe-study.csv"))
 RUNS = Path(os.environ.get("RECIPE_STUDY_RUNS", ROOT / "runs" / "recipe-study"))
 # Each recipe: the parameters it sets on the default profile. The chosen recipe (bn-acc-20) is the
 # default since issue 21; "today" is the recipe before it (no batch normalisation, early stopping on
@@ -62,10 +67,21 @@ RECIPES: dict[str, dict[str, object]] = {
     "bn-acc-warmup-5": {"batch_norm": True, "early_stopping_monitor": "val_accuracy", "early_stopping_start": 10,
                         "early_stopping_patience": 8, "epochs": 40, "attention_warmup": 5},
 }
+# The second round (issue 28): bn-acc-20 and a variation each, judged on held-out accuracy and on
+# attention's recovery of the planted moment.
+BN_ACC_20 = RECIPES["bn-acc-20"]
+RECIPES.update({
+    "warmup-20": {**BN_ACC_20, "attention_warmup": 20},
+    "warmup-5": {**BN_ACC_20, "attention_warmup": 5},
+    "mix-0.25": {**BN_ACC_20, "attention_mix": 0.25},
+    "mixup": {**BN_ACC_20, "mixup": 0.4},
+    "masks": {**BN_ACC_20, "time_mask": 8, "freq_mask": 24},
+    "smooth-wd-clip": {**BN_ACC_20, "label_smoothing": 0.1, "weight_decay": 1e-3, "clip_norm": 1.0},
+})
 COLUMNS = ["recipe", "seed", "ablation", "oof_accuracy", "lowest_fold", "folds_below_0.85",
            "mean_pool_accuracy", "recovery", "median_best_epoch", "best_within_2_of_cap",
            "stopped_early", "models", "final_attempts", "train_seconds", "epochs_cap", "machine",
-           "date", "commit", "overrides"]
+           "date", "commit", "overrides", "mcnemar_p_mean", "trainer"]
 
 
 def _overrides(recipe: str, seed: int, ablation: bool) -> dict[str, object]:
@@ -78,7 +94,13 @@ def _machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
         else platform.processor()
-    return f"{os.cpu_count()}-core {model}"
+    machine = f"{os.cpu_count()}-core {model}"
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        import jax
+
+        if jax.default_backend() != "cpu":
+            machine += f", {jax.devices()[0].device_kind}"
+    return machine
 
 
 def _commit() -> str:
@@ -89,6 +111,7 @@ def _commit() -> str:
 def measure(run_dir: Path) -> dict[str, object]:
     """The study's numbers of one trained run folder (held-out folds only)."""
     from paperlib.analysis.attention import recovery
+    from paperlib.analysis.confusion import mcnemar
     from paperlib.core.registry import FINAL
     from paperlib.core.run_folder import open_existing_run
     from paperlib.model.cross_validation import load_oof
@@ -101,10 +124,12 @@ def measure(run_dir: Path) -> dict[str, object]:
     correct = oof["genre"].argmax(1) == oof["label"]
     folds = [load_fold(run, "attention", k) for k in range(config.folds)]
     models = folds + [load_fold(run, "attention", FINAL)]
-    mean = None
+    mean = p_mean = None
     if config.ablation:
         mean_oof = load_oof(run, "mean")
-        mean = float(np.mean(mean_oof["genre"].argmax(1) == mean_oof["label"]))
+        mean_correct = mean_oof["genre"].argmax(1) == mean_oof["label"]
+        mean = float(np.mean(mean_correct))
+        p_mean = mcnemar(correct, mean_correct).p_value
         models += [load_fold(run, "mean", k) for k in range(config.folds)]
     best = np.array([m.best_epoch for m in models])
     ran = np.array([len(m.history) for m in models])
@@ -119,7 +144,8 @@ def measure(run_dir: Path) -> dict[str, object]:
             "best_within_2_of_cap": int(np.sum(best >= config.epochs - 2)),
             "stopped_early": int(np.sum(ran < config.epochs)), "models": len(models),
             "final_attempts": max(1, attempts), "epochs_cap": config.epochs,
-            "train_seconds": round(sum(m.seconds for m in models), 1)}
+            "train_seconds": round(sum(m.seconds for m in models), 1),
+            "mcnemar_p_mean": None if p_mean is None else round(p_mean, 4), "trainer": config.trainer}
 
 
 def read_rows() -> list[dict[str, str]]:
@@ -130,6 +156,13 @@ def read_rows() -> list[dict[str, str]]:
 
 
 def append_row(row: dict[str, object]) -> None:
+    """Add a row; a CSV written with fewer columns is rewritten with today's first."""
+    rows = read_rows()
+    if rows and list(rows[0]) != COLUMNS:
+        with RESULTS.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
     new = not RESULTS.is_file()
     with RESULTS.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
@@ -156,6 +189,35 @@ def run(recipes: list[str], seeds: list[int], ablation: bool) -> None:
                 print(f"{recipe} seed {seed} failed:\n{done_run.stderr[-2000:]}", file=sys.stderr)
                 continue
             _keep(recipe, seed, ablation, run_dir, wall=time.perf_counter() - start)
+
+
+def together(recipes: list[str], seeds: list[int], sets: dict[str, object], profile: str = "default") -> None:
+    """Each recipe's seeds trained in one program (with the ablation), then each run's step 03
+    finished (out-of-fold outputs saved) and measured into the CSV. `sets`: parameters for every
+    run (e.g. trainer=vector)."""
+    from paperlib.core.config import load_profile
+    from paperlib.data.prepare import prepare_data
+    from paperlib.model.cross_validation import run_cross_validation, train_runs_together
+
+    done = {(r["recipe"], r["seed"], r["ablation"]) for r in read_rows()}
+    for recipe in recipes:
+        todo = [seed for seed in seeds if (recipe, str(seed), "True") not in done]
+        if not todo:
+            print(f"{recipe}: every seed in {RESULTS.name} already", flush=True)
+            continue
+        start = time.perf_counter()
+        prepared = [prepare_data(load_profile(profile, **{**_overrides(recipe, seed, True), **sets},
+                                              run_dir=str(RUNS / f"{recipe}-ablation" / f"seed-{seed}")),
+                                 progress=False)[0] for seed in todo]
+        data_seconds = time.perf_counter() - start
+        train_runs_together(prepared, RUNS / f"{recipe}-together-checkpoint.npz", progress=False)
+        for one in prepared:
+            run_cross_validation(one, one.run.config, progress=False)
+        wall = time.perf_counter() - start - data_seconds
+        print(f"{recipe}: {len(todo)} seeds trained together in {wall:.0f} s (data {data_seconds:.0f} s)",
+              flush=True)
+        for one in prepared:
+            _keep(recipe, one.run.config.seed, True, one.run.path, wall=wall / len(todo))
 
 
 def _keep(recipe: str, seed: int, ablation: bool, run_dir: Path, wall: float | None = None) -> None:
@@ -225,6 +287,28 @@ def screen(recipes: list[str], seed: int, folds: list[int]) -> None:
         print(f"{recipe:>18} seed {seed}: " + "; ".join(cells) + f"; {seconds:.0f} s", flush=True)
 
 
+def choose(recipes: list[str], seeds: list[int]) -> str:
+    """The recipe the second round keeps, by its rows on the selection seeds: among the recipes
+    with every attention fold at 0.85 or more and out-of-fold accuracy 0.95 or more on every seed,
+    the highest mean recovery of the planted moment; without such a recipe, the fewest folds under
+    0.85, then the highest recovery. Prints the ranking."""
+    import pandas as pd
+
+    rows = pd.DataFrame(read_rows())
+    rows = rows[rows["recipe"].isin(recipes) & rows["seed"].astype(int).isin(seeds)
+                & (rows["ablation"] == "True")]
+    numeric = rows.assign(**{c: pd.to_numeric(rows[c]) for c in ("oof_accuracy", "folds_below_0.85", "recovery")})
+    ranking = numeric.groupby("recipe").agg(seeds=("seed", "count"), folds_below=("folds_below_0.85", "sum"),
+                                            oof_min=("oof_accuracy", "min"), recovery=("recovery", "mean"))
+    ranking = ranking[ranking["seeds"] == len(seeds)]
+    if ranking.empty:
+        raise SystemExit(f"No recipe of {recipes} has rows for every seed of {seeds}.")
+    ranking["meets"] = (ranking["folds_below"] == 0) & (ranking["oof_min"] >= 0.95)
+    ranking = ranking.sort_values(["meets", "folds_below", "recovery"], ascending=[False, True, False])
+    print(ranking.round(3).to_markdown())
+    return str(ranking.index[0])
+
+
 def table(seeds: list[int] | None) -> None:
     import pandas as pd
 
@@ -237,11 +321,13 @@ def table(seeds: list[int] | None) -> None:
     shown = [c for c in COLUMNS if c not in ("machine", "date", "commit", "overrides")]
     print(rows[shown].to_markdown(index=False))
     numeric = rows.assign(**{c: pd.to_numeric(rows[c], errors="coerce") for c in
-                             ("oof_accuracy", "lowest_fold", "folds_below_0.85", "recovery", "mean_pool_accuracy")})
-    summary = numeric.groupby(["recipe", "ablation"]).agg(
+                             ("oof_accuracy", "lowest_fold", "folds_below_0.85", "recovery", "mean_pool_accuracy",
+                              "mcnemar_p_mean")}, trainer=rows["trainer"].replace("", "one").fillna("one"))
+    summary = numeric.groupby(["recipe", "ablation", "trainer"]).agg(
         seeds=("seed", "count"), oof_mean=("oof_accuracy", "mean"), oof_min=("oof_accuracy", "min"),
         lowest_fold=("lowest_fold", "min"), folds_below=("folds_below_0.85", "sum"),
-        recovery_mean=("recovery", "mean"), mean_pool=("mean_pool_accuracy", "mean"))
+        recovery_mean=("recovery", "mean"), recovery_min=("recovery", "min"),
+        mean_pool=("mean_pool_accuracy", "mean"), attention_ahead_p05=("mcnemar_p_mean", lambda p: int((p < 0.05).sum())))
     print()
     print(summary.round(3).to_markdown())
 
@@ -253,6 +339,11 @@ def main() -> None:
     go.add_argument("--recipes", required=True)
     go.add_argument("--seeds", required=True)
     go.add_argument("--ablation", action="store_true")
+    joint = sub.add_parser("together")
+    joint.add_argument("--recipes", required=True)
+    joint.add_argument("--seeds", required=True)
+    joint.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    joint.add_argument("--profile", default="default", help="another profile for a dry run (smoke)")
     look = sub.add_parser("screen")
     look.add_argument("--recipes", required=True)
     look.add_argument("--seed", type=int, required=True)
@@ -260,6 +351,9 @@ def main() -> None:
     keep = sub.add_parser("record")
     keep.add_argument("--recipe", required=True)
     keep.add_argument("runs", nargs="+", type=Path)
+    pick = sub.add_parser("choose")
+    pick.add_argument("--recipes", required=True)
+    pick.add_argument("--seeds", required=True)
     show = sub.add_parser("table")
     show.add_argument("--seeds")
     args = parser.parse_args()
@@ -269,6 +363,13 @@ def main() -> None:
         screen(args.recipes.split(","), args.seed, [int(f) for f in args.folds.split(",")])
     elif args.command == "record":
         record(args.recipe, args.runs)
+    elif args.command == "choose":
+        print(choose(args.recipes.split(","), [int(s) for s in args.seeds.split(",")]))
+    elif args.command == "together":
+        from paperlib.core.overrides import parse_sets
+
+        together(args.recipes.split(","), [int(s) for s in args.seeds.split(",")], parse_sets(args.set),
+                 args.profile)
     elif args.command == "run":
         run(args.recipes.split(","), [int(s) for s in args.seeds.split(",")], args.ablation)
     else:

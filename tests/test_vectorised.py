@@ -90,15 +90,16 @@ def _same(a, b):
 
 
 @jax_only
-def test_with_whole_batches_each_model_trains_as_the_one_trainer_trains_it(problem, tmp_path):
-    """Batches of 9 fit clips: no filling, so the only differences from one model at a time are
-    the order of floating-point sums (learning rate, warm-up, mean pooling's frozen scores, early
-    stopping and kept epoch all agree)."""
+@pytest.mark.parametrize("recipe", [{}, {"time_mask": 2, "freq_mask": 3, "mixup": 0.3, "label_smoothing": 0.1}])
+def test_each_model_trains_as_the_one_trainer_trains_it(problem, tmp_path, recipe):
+    """The same batches (9 fit clips in batches of 8: the second filled with zero-weight clips),
+    augmentation draws, learning rates, warm-up, frozen scores of mean pooling, early stopping and
+    kept epoch: the two trainers differ only in the order of floating-point sums."""
     from paperlib.model.program import train_together
     from paperlib.model.vectorised import train_stacked
 
     tokens, labels, config, specs = problem
-    config = config.replace(batch_size=9)
+    config = config.replace(**recipe)
     one = train_together(specs, tokens, labels, config.replace(trainer="one"), tmp_path / "a.npz",
                          progress=False)
     vector = train_stacked(specs, tokens, labels, config, tmp_path / "b.npz", progress=False)

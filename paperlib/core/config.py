@@ -76,6 +76,10 @@ class Config(BaseModel):
     data_dir: str | None = _p(None, "GTZAN's folder, for dataset gtzan (relative: from the project root)")
     source: Source = _p("audio", "audio, or images: Kaggle's images_original PNGs (the paper's input)")
     clips_per_genre: int = _p(25, "clips per genre of the synthetic dataset", ge=1)
+    motif_db: float = _p(8.0, "synthetic: the signature moment's mean level above the mix in dB "
+                              "(each clip within 2 dB of it; lower is harder to find)")
+    decoys: int = _p(0, "synthetic: quieter slides (4 dB below the clip's moment) of the paired genre's "
+                        "motif planted elsewhere in each clip of a confusable pair", ge=0, le=6)
     sample_rate: int = _p(22050, "audio sample rate in Hz", ge=1)
     clip_seconds: float = _p(30.0, "clip length in s (longer: centre kept; shorter: padded)", gt=0)
     min_clip_seconds: float = _p(4.0, "shortest usable clip in seconds (must fill one token)", gt=0)
@@ -91,6 +95,9 @@ class Config(BaseModel):
     embedding_dim: int = _p(32, "size of a token's embedding", ge=1)
     attention_heads: int = _p(2, "heads of the self-attention over tokens", ge=1)
     attention_key_dim: int = _p(16, "key size of each attention head", ge=1)
+    attention_mix: float = _p(1.0, "share of the self-attention's output in the residual that the attention "
+                                   "scores read (1: the usual residual; lower: each token's score sees more "
+                                   "of its own embedding)", ge=0, le=1)
     pooling: Pooling = _p("attention", "how token embeddings become the signature: attention or mean")
     token_pooling: TokenPooling = _p("average", "how the token CNN pools its maps: average or max")
     batch_norm: bool = _p(True, "batch normalisation after each convolution of the token CNN (the "
@@ -164,6 +171,8 @@ class Config(BaseModel):
              "for GTZAN)"),
             (self.source == "audio" or self.dataset == "gtzan", "source", self.source,
              "'audio' for the synthetic dataset (images come from Kaggle's GTZAN copy)"),
+            (self.dataset == "synthetic" or (self.decoys, self.motif_db) == (0, 8.0), "decoys and motif_db",
+             (self.decoys, self.motif_db), "their defaults (0, 8.0) for GTZAN (they shape the synthetic data)"),
             (self.clips_per_genre >= self.folds, "clips_per_genre", self.clips_per_genre,
              f"at least folds={self.folds}"),
             (self.min_clip_seconds * self.sample_rate / self.hop_length >= self.token_frames - 1,

@@ -56,7 +56,7 @@ def load_dataset(config: Config, *, progress: bool = True) -> Dataset:
         root = synthetic.write_synthetic(
             seed=config.seed, clips_per_genre=config.clips_per_genre,
             sample_rate=config.sample_rate, seconds=config.clip_seconds,
-            workers=config.workers, progress=progress,
+            motif_db=config.motif_db, decoys=config.decoys, workers=config.workers, progress=progress,
         )
         genre_root, tracks = scan_tracks(root)
         truth = pd.read_csv(root / synthetic.GROUND_TRUTH)

@@ -19,11 +19,13 @@ from paperlib.core import paths
 from paperlib.core.files import atomic_path
 from paperlib.core.parallel import parallel_map
 from paperlib.data.genres import GENRES
-from paperlib.data.synthetic_styles import GENRE_RECIPES, SCALES, STYLES, TIMBRES
+from paperlib.data.synthetic_styles import CONFUSABLE_PAIRS, GENRE_RECIPES, SCALES, STYLES, TIMBRES
 
 SYNTHESIS_VERSION = 1  # bump when the sound changes: it names the dataset folder
 GROUND_TRUTH = "ground_truth.csv"
-MOTIF_DB = (6.0, 10.0)  # the signature moment's level above the mix around it
+MOTIF_DB = 8.0  # the signature moment's mean level above the mix around it ...
+MOTIF_SPREAD_DB = 2.0  # ... each clip's drawn within this of it
+DECOY_BELOW_DB = 4.0  # a decoy (the paired genre's motif) sits this far below the clip's own motif
 LEAD_GAIN = 0.25  # the wandering lead (same timbre as the motif) stays below it
 
 
@@ -123,8 +125,11 @@ def _degree(scale: tuple[int, ...], degree: int) -> int:
 
 
 def render_clip(genre: str, index: int, *, seed: int, sample_rate: int = 22050,
-                seconds: float = 30.0) -> tuple[np.ndarray, ClipInfo]:
-    """Synthesize one clip (float32 mono in [-1, 1]) and its ground truth."""
+                seconds: float = 30.0, motif_db: float = MOTIF_DB,
+                decoys: int = 0) -> tuple[np.ndarray, ClipInfo]:
+    """Synthesize one clip (float32 mono in [-1, 1]) and its ground truth. `motif_db`: the
+    signature moment's mean level above the mix; `decoys`: quieter slides of the paired genre's
+    motif planted elsewhere in a clip of a confusable pair (how hard the moment is to find)."""
     if genre not in GENRE_RECIPES:
         raise ValueError(f"Unknown genre {genre!r}: expected one of {GENRES}.")
     if seconds < 5:
@@ -195,9 +200,13 @@ def render_clip(genre: str, index: int, *, seed: int, sample_rate: int = 22050,
                    picks=int(rng.integers(4, 8)))
     m0 = int(motif_start * sr)
     region = mix[m0:m0 + len(motif)]
-    level_db = float(rng.uniform(MOTIF_DB[0], MOTIF_DB[1]))
+    level_db = float(rng.uniform(motif_db - MOTIF_SPREAD_DB, motif_db + MOTIF_SPREAD_DB))
     motif_gain = (np.sqrt(np.mean(region ** 2)) + 1e-4) / (np.sqrt(np.mean(motif ** 2)) + 1e-9)
     mix[m0:m0 + len(motif)] += motif_gain * 10 ** (level_db / 20) * motif
+    if decoys:
+        _plant_decoys(mix, genre, index, seed=seed, count=decoys, motif=(m0, m0 + len(motif)),
+                      start_hz=_hz(tonic, 24), timbre=style.lead_timbre, level_db=level_db - DECOY_BELOW_DB,
+                      sr=sr)
 
     # Room (a few early reflections), noise and level.
     room = rng.uniform(0.0, 0.35)
@@ -214,18 +223,52 @@ def render_clip(genre: str, index: int, *, seed: int, sample_rate: int = 22050,
     return mix.astype(np.float32), info
 
 
-def synthetic_root(*, seed: int, clips_per_genre: int, sample_rate: int, seconds: float) -> Path:
+def partner(genre: str) -> str | None:
+    """The other genre of `genre`'s confusable pair (None for a genre of a style of its own)."""
+    return next((b if a == genre else a for a, b in CONFUSABLE_PAIRS if genre in (a, b)), None)
+
+
+def _plant_decoys(mix: np.ndarray, genre: str, index: int, *, seed: int, count: int,
+                  motif: tuple[int, int], start_hz: float, timbre: str, level_db: float,
+                  sr: int) -> None:
+    """Add `count` slides of the paired genre's motif at `level_db` above the mix, each where
+    neither the clip's motif nor another decoy is. From a stream of their own: the rest of the
+    clip is the clip without decoys."""
+    other = partner(genre)
+    if other is None:
+        return
+    rng = np.random.default_rng([seed, GENRES.index(genre), index, 1])
+    taken = [motif]
+    for _ in range(count):
+        n = int(rng.uniform(2.0, 3.0) * sr)
+        for _try in range(200):
+            start = int(rng.uniform(0.5 * sr, len(mix) - n - 0.5 * sr))
+            if all(start + n <= a or start >= b for a, b in taken):
+                break
+        else:
+            return  # no room left for another decoy
+        taken.append((start, start + n))
+        decoy = _slide(start_hz, GENRE_RECIPES[other][1], n, timbre, sr, picks=int(rng.integers(4, 8)))
+        region = mix[start:start + n]
+        gain = (np.sqrt(np.mean(region ** 2)) + 1e-4) / (np.sqrt(np.mean(decoy ** 2)) + 1e-9)
+        mix[start:start + n] += gain * 10 ** (level_db / 20) * decoy
+
+
+def synthetic_root(*, seed: int, clips_per_genre: int, sample_rate: int, seconds: float,
+                   motif_db: float = MOTIF_DB, decoys: int = 0) -> Path:
     """Where a synthetic dataset lives: one folder per set of generator parameters."""
     name = f"seed{seed}-{clips_per_genre}x{len(GENRES)}-{sample_rate}hz-{seconds:g}s-v{SYNTHESIS_VERSION}"
+    name += (f"-motif{motif_db:g}db" if motif_db != MOTIF_DB else "") + (f"-decoys{decoys}" if decoys else "")
     return paths.data_dir() / "synthetic" / name
 
 
 def _write_clip(job: tuple[str, int], *, root: Path, seed: int, sample_rate: int,
-                seconds: float) -> dict[str, object]:
+                seconds: float, motif_db: float, decoys: int) -> dict[str, object]:
     import soundfile as sf
 
     genre, index = job
-    audio, info = render_clip(genre, index, seed=seed, sample_rate=sample_rate, seconds=seconds)
+    audio, info = render_clip(genre, index, seed=seed, sample_rate=sample_rate, seconds=seconds,
+                              motif_db=motif_db, decoys=decoys)
     path = root / "genres_original" / genre / f"{genre}.{index:05d}.wav"
     with atomic_path(path) as tmp:
         sf.write(tmp, audio, sample_rate, subtype="PCM_16", format="WAV")
@@ -233,18 +276,20 @@ def _write_clip(job: tuple[str, int], *, root: Path, seed: int, sample_rate: int
 
 
 def write_synthetic(*, seed: int, clips_per_genre: int, sample_rate: int = 22050,
-                    seconds: float = 30.0, workers: int = 0, progress: bool = True) -> Path:
+                    seconds: float = 30.0, motif_db: float = MOTIF_DB, decoys: int = 0,
+                    workers: int = 0, progress: bool = True) -> Path:
     """Write the dataset as GTZAN-layout WAV files plus `ground_truth.csv` (written last).
 
     An existing complete dataset is reused; an interrupted one is written again.
     """
     root = synthetic_root(seed=seed, clips_per_genre=clips_per_genre, sample_rate=sample_rate,
-                          seconds=seconds)
+                          seconds=seconds, motif_db=motif_db, decoys=decoys)
     truth = root / GROUND_TRUTH
     if truth.is_file():
         return root
     jobs = [(g, i) for g in GENRES for i in range(clips_per_genre)]
-    write = partial(_write_clip, root=root, seed=seed, sample_rate=sample_rate, seconds=seconds)
+    write = partial(_write_clip, root=root, seed=seed, sample_rate=sample_rate, seconds=seconds,
+                    motif_db=motif_db, decoys=decoys)
     rows = list(parallel_map(write, jobs, workers=workers, desc="synthesizing clips",
                              progress=progress))
     with atomic_path(truth) as tmp:

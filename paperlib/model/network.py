@@ -2,7 +2,7 @@
 
 A small CNN reads each 217 x 45 token through `TimeDistributed`, giving one embedding per token.
 Multi-head self-attention (with a residual connection and layer normalisation) lets tokens look at
-each other; a dense layer scores every attended token and a softmax over the tokens turns the
+each other (`attention_mix` scales its share of the residual); a dense layer scores every attended token and a softmax over the tokens turns the
 scores into attention weights. The signature is the attention-weighted sum of the token embeddings
 (taken before attention, so a weight points at a moment of the clip, not at a mixture); a dense
 softmax layer classifies it. `pooling="mean"` replaces the weights with a plain mean (an ablation).
@@ -61,6 +61,8 @@ def build_model(config: Config, n_classes: int):
     attended = layers.MultiHeadAttention(
         num_heads=config.attention_heads, key_dim=config.attention_key_dim, name="self_attention"
     )(embeddings, embeddings)
+    if config.attention_mix != 1.0:
+        attended = layers.Rescaling(config.attention_mix, name="attention_mix")(attended)
     attended = layers.LayerNormalization(name="attention_norm")(
         layers.Add(name="attention_residual")([embeddings, attended]))
     learned = config.pooling == "attention"  # else frozen zero scores: uniform weights, a mean
@@ -90,6 +92,8 @@ def token_cnn_and_head(model):
     cnn = model.get_layer("token_embeddings").layer
     embeddings = keras.Input(model.get_layer("token_embeddings").output.shape[1:], name="embeddings")
     attended = model.get_layer("self_attention")(embeddings, embeddings)
+    if any(layer.name == "attention_mix" for layer in model.layers):
+        attended = model.get_layer("attention_mix")(attended)
     attended = model.get_layer("attention_norm")(model.get_layer("attention_residual")([embeddings, attended]))
     weights = model.get_layer("attention")(model.get_layer("token_scores")(model.get_layer("score")(attended)))
     probs = model.get_layer("genre")(model.get_layer("signature")([weights, embeddings]))

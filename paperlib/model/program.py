@@ -31,6 +31,7 @@ from paperlib.model.training_state import (
     ModelState,
     TrainedModel,
     early_stopping,
+    epoch_batches,
     epochs_progress,
     is_stuck,
     model_fingerprint,
@@ -72,18 +73,21 @@ class Worker:
 
     def train_epoch(self, tokens: np.ndarray, labels: np.ndarray, order: np.ndarray, *,
                     epoch: int, rng: np.random.Generator, uniform_attention: bool) -> dict[str, float]:
-        """One pass over `order` (clip indices) in batches at `epoch`'s learning rate, each batch
-        augmented with `rng` as the recipe says; the epoch's mean loss and accuracy
-        (`train_on_batch` reports each batch alone)."""
+        """One pass over `order` (clip indices) in `epoch_batches` at `epoch`'s learning rate, each
+        batch augmented with `rng` as the recipe says; the epoch's mean loss and accuracy over its
+        clips (`train_on_batch` reports each batch alone). A batch's loss is the mean over its own
+        clips: Keras divides the weighted sum by the batch size, so each real clip weighs
+        batch size / real clips."""
         self.model.optimizer.learning_rate = learning_rate_at(self.config, epoch)
         n_classes = self.model.output_shape[-1]
         sums: dict[str, float] = {}
-        for start in range(0, len(order), self.config.batch_size):
-            take = np.sort(order[start:start + self.config.batch_size])
+        for take, weights in epoch_batches(order, self.config.batch_size):
+            real = int(weights.sum())
             batch, targets = augmented_batch(tokens[take], labels[take], n_classes, self.config, rng)
-            logs = self.model.train_on_batch(batch, targets, return_dict=True)
+            logs = self.model.train_on_batch(batch, targets, sample_weight=weights * (len(take) / real),
+                                             return_dict=True)
             for name, value in logs.items():
-                sums[name] = sums.get(name, 0.0) + float(value) * len(take)
+                sums[name] = sums.get(name, 0.0) + float(value) * real
             if uniform_attention:
                 for weight in self.score.weights:
                     weight.assign(np.zeros(weight.shape, dtype=weight.dtype))

@@ -51,7 +51,7 @@ def compile_for_training(model, config: Config) -> None:
                  if config.weight_decay > 0 else keras.optimizers.Adam(**options))
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
             if soft_targets(config) else "sparse_categorical_crossentropy")
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss=loss, weighted_metrics=["accuracy"])  # by sample weight
 
 
 def augmented_batch(tokens: np.ndarray, labels: np.ndarray, n_classes: int, config: Config,
@@ -133,6 +133,8 @@ def recipe_table(config: Config) -> "pd.DataFrame":
         ("token CNN", "batch normalisation after each convolution" if config.batch_norm
          else "no normalisation"),
         ("attention warm-up", f"uniform attention for the first {config.attention_warmup} epochs"),
+        ("attention scores", "read from each token after self-attention and its residual"
+         + ("" if config.attention_mix == 1 else f", the self-attention's share scaled by {config.attention_mix:g}")),
         ("epochs", f"at most {config.epochs}"),
         ("early stopping", f"from epoch {config.early_stopping_start}, after "
                            f"{config.early_stopping_patience} epochs without a better "

@@ -11,9 +11,9 @@ model's step is skipped. Mean pooling is the same network with its attention sco
 Everything `training_state` gives a model stays its own: clips and inner validation split, seeded
 batch order and weights, the attention warm-up, the learning rate of its epoch, augmentation from
 its own stream, early stopping on its own score, its best-epoch weights, restarts. Shapes are fixed
-for a run: every slot runs the largest model's number of batches; a model's last batch is filled
-with clips from the start of its epoch's order whose loss weight is zero (batch normalisation sees
-them); steps past a model's end, models that stopped and empty slots change nothing. Slot counts
+for a run: every slot runs the largest model's number of batches (`epoch_batches`, as the `one`
+trainer takes them: the last filled with zero-weight clips); steps past a model's end, models that
+stopped and empty slots change nothing. Slot counts
 are multiples of SLOT_STEP (or a count already compiled in this process), so the final model's
 retrial reuses the program, and JAX's persistent compilation cache (`session`) keeps it between runs.
 """
@@ -42,6 +42,7 @@ from paperlib.model.training_state import (
     ModelState,
     TrainedModel,
     early_stopping,
+    epoch_batches,
     epochs_progress,
     is_stuck,
     model_fingerprint,
@@ -402,11 +403,10 @@ def _plan(network: StackedNetwork, slots: Slots, active: list[int], config: Conf
             continue
         epoch = state.epochs_done
         order = spec.fit[spec.batch_order(epoch, state.restarts)]
-        own = -(-len(order) // batch)
-        for step in range(own):  # sorted as the `one` trainer takes them; the last batch filled
-            real = np.sort(order[step * batch:(step + 1) * batch])
-            index[step, i] = np.concatenate([real, order[:batch - len(real)]])
-            weight[step, i, :len(real)] = 1.0
+        batches = epoch_batches(order, batch)
+        own = len(batches)
+        for step, (take, weights) in enumerate(batches):
+            index[step, i], weight[step, i] = take, weights
         on[:own, i] = True
         learning_rate[i] = learning_rate_at(config, epoch)
         uniform[i] = spec.pooling != "attention" or epoch < spec.warmup(config)
