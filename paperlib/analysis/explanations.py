@@ -106,8 +106,10 @@ def _account_fold(run: RunFolder, tokens_of: Callable[[np.ndarray], np.ndarray],
                   gradient_steps: int | None, deletion_orders: int | None, seed: int,
                   pooling: str) -> None:
     """Add the accounts of the clips `chosen`, all held out by `fold`, to `parts`."""
+    tokens = tokens_of(chosen)
     account = TokenAttribution.of_model(
-        load_model(run.path_of("model", pooling=pooling, fold=int(fold))), tokens_of(chosen))
+        load_model(run.path_of("model", pooling=pooling, fold=int(fold)), tokens_shape=tokens.shape[1:]),
+        tokens)
     found = {"attention": np.asarray(oof["attention"])[chosen], "occlusion": account.occlusion()}
     if gradient_steps is not None:
         found["gradients"] = account.integrated_gradients(gradient_steps)
