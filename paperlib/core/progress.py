@@ -43,8 +43,9 @@ class Progress:
                         mininterval=mininterval)
         found = os.environ.get(STATUS_ENV)
         self.status_file = Path(found) if found else None
-        self._clock, self._first = clock, initial
+        self._clock = clock
         self._started = self._written = clock()
+        self._pace_from: tuple[float, int] | None = None  # (time, done) at the first unit done here
         self._write(force=True)
 
     def update(self, done: int, total: int | None = None, text: str = "") -> None:
@@ -55,15 +56,19 @@ class Progress:
             self.bar.set_postfix_str(text, refresh=False)
         self.text = text
         self.bar.update(done - self.bar.n)
+        if self._pace_from is None and done > self.done:
+            self._pace_from = (self._clock(), done)
         self.done = done
         self._write()
 
     def remaining(self) -> float | None:
-        """Seconds left at this step's pace since it started here (None before the first unit)."""
-        finished = self.done - self._first
-        if finished <= 0:
+        """Seconds left at the pace since the first unit done here (its start-up, such as a pool of
+        processes or a compilation, left out); None before two updates or at the end."""
+        if self._pace_from is None or self.done >= self.total:
             return None
-        return (self.total - self.done) * (self._clock() - self._started) / finished
+        since, first = self._pace_from
+        finished = self.done - first
+        return None if finished <= 0 else (self.total - self.done) * (self._clock() - since) / finished
 
     def status(self) -> dict:
         """The status file's content; `line` is what the terminal shows."""
