@@ -69,7 +69,8 @@ def _sweep(args: argparse.Namespace) -> int:
     configure_environment()
     plan = plan_sweep(args.profile, seeds=args.seeds, sets=args.set, name=args.name,
                       notebooks=args.notebooks.split(",") if args.notebooks else None)
-    record = run_sweep(plan, scheduler=args.scheduler, workers=args.workers)
+    with hold_run_folder(plan.folder.path):  # its members' folders come back into it
+        record = run_sweep(plan, scheduler=args.scheduler, workers=args.workers)
     states = [m.status for m in record.members]
     print(f"Sweep {plan.folder.path}: {states.count('done')} of {len(states)} members done, "
           f"{states.count('failed')} failed; {plan.folder.path_of('sweep_record')}")

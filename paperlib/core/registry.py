@@ -118,6 +118,10 @@ SWEEP_ARTIFACTS = _declare(
              "the grid, every member's state (done, failed, pending) and what the members say together"),
     Artifact("member_dir", "members/{member}", "`paperlib sweep`", "one member's run folder"),
     Artifact("sweep_book", "book", "`paperlib book --sweep`", "the sweep's Jupyter Book (built)"),
+    Artifact("sweep_lock", ARTIFACTS["run_lock"].pattern, "`paperlib sweep`",
+             "the sweep folder's lock, as a run folder's (paperlib.core.run_lock)"),
+    Artifact("sweep_lock_holder", ARTIFACTS["run_lock_holder"].pattern, "`paperlib sweep`",
+             "who holds the sweep folder's lock"),
 )
 
 
