@@ -89,14 +89,14 @@ def test_the_training_reports_model_epochs_and_the_models_still_training(tmp_pat
 
 
 @pytest.mark.slow
-def test_reproduce_shows_a_notebooks_long_step_on_the_terminal(tmp_path):
+def test_reproduce_shows_a_notebooks_long_step_on_the_terminal_and_lets_its_kernels_in(tmp_path):
     env = {**os.environ, "GENRE_SIGNATURES_CACHE": str(tmp_path / "cache")}  # no cached tokens
     command = [sys.executable, "-m", "paperlib", "reproduce", "--profile", "smoke", "--notebooks",
-               "01_data", "--set", f"run_dir={tmp_path / 'run'}", "--set", "clips_per_genre=3",
+               "01_data,02_model", "--set", f"run_dir={tmp_path / 'run'}", "--set", "clips_per_genre=3",
                "--set", "folds=2"]
     done = subprocess.run(command, cwd=paths.project_root(), env=env, capture_output=True, text=True,
                           timeout=GUARD)
     assert done.returncode == 0, done.stderr[-3000:]
     shown = done.stderr.replace("\r", "\n")
     assert "extracting tokens: 30/30 clips (100%)" in shown, shown[-3000:]
-    assert "01_data done in" in done.stdout
+    assert "01_data done in" in done.stdout and "02_model done in" in done.stdout  # kernels let in

@@ -102,3 +102,18 @@ def test_the_same_process_may_hold_a_folder_twice_and_a_missing_holder_is_said(t
     from paperlib.core.run_lock import busy_message
 
     assert "another process (it has not yet said which)" in busy_message(folder, {})
+
+
+def test_a_commands_kernels_keep_matching_it_after_jupyter_modules_load(tmp_path):
+    """The token a command gives its kernels stays the holder's own after papermill has loaded
+    ipykernel and IPython into the command's process (its second notebook was once refused)."""
+    code = textwrap.dedent("""
+        import sys
+        from paperlib.core.run_lock import LOCK_ENV, child_environment, hold_run_folder, read_holder
+        with hold_run_folder(sys.argv[1]):
+            import ipykernel.kernelapp, IPython  # what running a first notebook loads
+            print(read_holder(sys.argv[1])["owner"] == child_environment()[LOCK_ENV])
+    """)
+    command = python(code, str(tmp_path / "run"), env={LOCK_ENV: ""}, stdout=subprocess.PIPE)
+    out, _ = command.communicate(timeout=GUARD)
+    assert out.strip() == "True"

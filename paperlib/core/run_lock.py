@@ -27,7 +27,7 @@ from paperlib.core.registry import artifact
 from paperlib.core.run_folder import RunFolderError
 
 LOCK_ENV = "PAPERLIB_RUN_LOCK"  # the holder's token, given to the processes it starts
-_TOKENS: dict[int, str] = {}  # pid -> this process's own token (a forked child makes its own)
+_OWNERS: dict[int, str] = {}  # pid -> this process's owner, fixed at its first use (a fork's own)
 _HELD: dict[Path, object] = {}  # folder -> its FileLock, held by this process
 
 
@@ -41,13 +41,24 @@ def lock_paths(folder: Path) -> tuple[Path, Path]:
 
 
 def owner() -> str:
-    """Who this process writes for: the token it was given (a kernel of `paperlib reproduce`), the
-    Jupyter server that started it (a notebook kernel in JupyterLab), or itself."""
-    if os.environ.get(LOCK_ENV):
-        return os.environ[LOCK_ENV]
-    if "ipykernel" in sys.modules:
-        return f"{socket.gethostname()}:jupyter-server:{os.getppid()}"
-    return _TOKENS.setdefault(os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    """Who this process writes for, fixed at its first use: the token it was given (a kernel of
+    `paperlib reproduce`), the Jupyter server that started it (a notebook kernel in JupyterLab), or
+    itself."""
+    if os.getpid() not in _OWNERS:
+        host = socket.gethostname()
+        _OWNERS[os.getpid()] = (os.environ.get(LOCK_ENV)
+                                or (in_kernel() and f"{host}:jupyter-server:{os.getppid()}")
+                                or f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    return _OWNERS[os.getpid()]
+
+
+def in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel (not merely a process that imported ipykernel)."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
 
 
 def child_environment() -> dict[str, str]:
@@ -137,7 +148,7 @@ def _release(folder: Path, lock) -> None:
 
 def _write_holder(folder: Path) -> None:
     command = " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]])
-    if "ipykernel" in sys.modules:
+    if in_kernel():
         command = f"a notebook kernel ({command})"
     write_json(lock_paths(folder)[1], {
         "pid": os.getpid(), "host": socket.gethostname(), "command": command,
