@@ -25,6 +25,7 @@ from paperlib.core import paths
 from paperlib.core.config import load_profile, parameter_rows
 from paperlib.core.overrides import parse_sets
 from paperlib.core.run_folder import RunFolderError
+from paperlib.core.run_lock import hold_run_folder
 from paperlib.core.session import configure_environment, import_tensorflow_quietly
 from paperlib.data import download
 from paperlib.data.audio import AudioError
@@ -52,11 +53,12 @@ def _train(args: argparse.Namespace) -> int:
     configure_environment()
     import_tensorflow_quietly()
     config = load_profile(args.profile, **parse_sets(args.set))
-    try:  # step 01's data, prepared first when the run has none yet
-        prepared = load_prepared(config)
-    except RunFolderError:
-        prepared, _ = prepare_data(config)
-    trained = run_cross_validation(prepared, config)
+    with hold_run_folder(config.run_path()):
+        try:  # step 01's data, prepared first when the run has none yet
+            prepared = load_prepared(config)
+        except RunFolderError:
+            prepared, _ = prepare_data(config)
+        trained = run_cross_validation(prepared, config)
     accuracy = ", ".join(f"{pooling} {cv.accuracy:.3f}" for pooling, cv in trained.items())
     print(f"Trained every model of {config.run_path()} (held-out accuracy: {accuracy}); `make "
           f"reproduce PROFILE={config.profile}` reuses them.")
@@ -67,7 +69,8 @@ def _sweep(args: argparse.Namespace) -> int:
     configure_environment()
     plan = plan_sweep(args.profile, seeds=args.seeds, sets=args.set, name=args.name,
                       notebooks=args.notebooks.split(",") if args.notebooks else None)
-    record = run_sweep(plan, scheduler=args.scheduler, workers=args.workers)
+    with hold_run_folder(plan.folder.path):  # its members' folders come back into it
+        record = run_sweep(plan, scheduler=args.scheduler, workers=args.workers)
     states = [m.status for m in record.members]
     print(f"Sweep {plan.folder.path}: {states.count('done')} of {len(states)} members done, "
           f"{states.count('failed')} failed; {plan.folder.path_of('sweep_record')}")

@@ -14,6 +14,8 @@ import soundfile as sf
 
 from paperlib.core import paths
 from paperlib.core.session import configure_environment, separate_numba_cache
+from tests.fast_tier import pytest_addoption, pytest_report_teststatus, pytest_terminal_summary  # noqa: F401
+from tests.file_scheduling import FILE_GROUPS, pytest_xdist_make_scheduler  # noqa: F401
 
 # The public GTZAN metadata files and feature table, mirrored beside the project (../shared);
 # tests skip without them.
@@ -26,7 +28,6 @@ def mirror_overrides() -> dict[str, str]:
     return {name: folder.as_uri() for name, folder in (("metadata_url", METADATA), ("features_url", FEATURES))
             if folder.is_dir()}
 STATUS_AT_START = pytest.StashKey[str | None]()
-SPENT = pytest.StashKey[float]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,29 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
                      "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                      "LOKY_MAX_CPU_COUNT"):
             os.environ.setdefault(name, share)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--fast-limit", type=float, default=None, metavar="SECONDS",
-                     help="fail every test not marked slow whose setup and call take longer than "
-                          "SECONDS (`make check`: a slow test cannot hide in the fast tier)")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """With --fast-limit: a test not marked slow that took longer fails and says what to do.
-    Its fixtures' setup counts (a slow fixture makes its first test slow)."""
-    report = yield
-    limit = item.config.getoption("fast_limit")
-    if limit is None or item.get_closest_marker("slow") is not None or report.when == "teardown":
-        return report
-    spent = item.stash.get(SPENT, 0.0) + report.duration
-    item.stash[SPENT] = spent
-    if report.when == "call" and report.passed and spent > limit:
-        report.outcome = "failed"
-        report.longrepr = (f"{item.nodeid} took {spent:.1f} s (setup and call), more than the fast "
-                           f"tier's {limit:g} s: make it cheaper or mark it @pytest.mark.slow.")
-    return report
 
 
 def git_status(root: Path) -> str | None:
@@ -109,9 +87,6 @@ def worktree_changes(before: str | None, after: str | None) -> str | None:
 
 # The expensive fixtures shared by several tests; a test that uses one is slow.
 SHARED_FIXTURES = ("smoke_run", "book_run", "book", "gtzan_run", "fault_filtered_run", "two_seed_sweep")
-# Under pytest-xdist every test file runs whole on one worker (its module fixtures are built once),
-# and these files, which share the session's smoke run and its book, run together on one worker.
-FILE_GROUPS = {"test_notebooks.py": "smoke", "test_book.py": "smoke", "test_browser.py": "smoke"}
 
 
 SESSION_FIXTURES = ("smoke_run", "book_run", "book")  # built once per worker: keep their users together
@@ -131,19 +106,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if strays:
         raise pytest.UsageError("These tests use the session's smoke run or book outside the files "
                                 f"of tests/conftest.py's FILE_GROUPS; move them there: {strays}")
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Whole files to a worker, FILE_GROUPS' files together (xdist's own `loadgroup` cannot tag
-    tests under pytest 9, whose node ids it no longer rewrites)."""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class SharedFixtureScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::", 1)[0]
-            return FILE_GROUPS.get(Path(file).name, file)
-
-    return SharedFixtureScheduling(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -195,16 +157,12 @@ def book_run(request) -> Path:
 
 
 @pytest.fixture(scope="session")
-def book(book_run, tmp_path_factory) -> tuple[Path, float]:
-    """(html folder, build seconds) of `book_run`'s book, built once, strictly (Sphinx warnings
-    fail), for the book and the browser tests."""
-    import time
-
+def book(book_run, tmp_path_factory) -> Path:
+    """The html folder of `book_run`'s book, built once, strictly (Sphinx warnings fail), for the
+    book and the browser tests (its build time: benchmarks/bench_book.py)."""
     from paperlib.publish.book import build_book
 
-    start = time.perf_counter()
-    index = build_book(book_run, build_dir=tmp_path_factory.mktemp("book") / "build", strict=True)
-    return index.parent, time.perf_counter() - start
+    return build_book(book_run, build_dir=tmp_path_factory.mktemp("book") / "build", strict=True).parent
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def site(book) -> Path:
     """The HTML folder of the session's book (conftest `book`)."""
-    return book[0]
+    return book
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

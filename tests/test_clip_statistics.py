@@ -120,6 +120,7 @@ def test_agreement_refuses_mismatched_tables():
     assert not report["within"].any() and report.loc["tempo", "largest_relative_difference"] > 0
 
 
+@pytest.mark.slow  # over 10 s on a slow 2-core machine
 @BOUNDED
 @given(st.integers(0, 2**32 - 1), st.integers(MIN_SAMPLES, 3 * TABLE_SAMPLE_RATE), st.sampled_from(["noise", "clicks", "silence"]))
 def test_the_tempo_is_the_beat_trackers(seed, n, kind):

@@ -41,3 +41,13 @@ def test_binder_post_build_imports_what_exists():
     imports = [line for line in python.splitlines() if line.startswith(("from ", "import "))]
     assert imports, "postBuild's Python heredoc was not found"
     exec("\n".join(imports), {})  # noqa: S102 - the project's own script
+
+def test_the_lock_and_memory_libraries_are_pinned_as_installed():
+    """filelock (the run-folder lock) and psutil (benchmarks/bench_memory.py) are the project's own
+    dependencies, pinned in pyproject.toml (and so, by the tests above, in both environment.yml)."""
+    from importlib import metadata
+
+    project = tomllib.loads((paths.project_root() / "pyproject.toml").read_text())["project"]
+    pins = _pins(project["dependencies"])
+    for name in ("filelock", "psutil"):
+        assert pins.get(name) == metadata.version(name), name

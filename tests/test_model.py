@@ -53,6 +53,7 @@ def test_default_model_is_small():
     assert 5_000 < total < 50_000
 
 
+@pytest.mark.slow  # over 10 s on a slow 2-core machine
 def test_batch_norm_normalises_every_convolution_and_round_trips(tokens, tmp_path):
     from keras import layers
 

@@ -171,6 +171,7 @@ def run_dir(tmp_path_factory):
     return build_run(tmp_path_factory.mktemp("real-genres") / "run")
 
 
+@pytest.mark.slow  # over 10 s on a slow 2-core machine
 def test_the_command_prints_both_answers_and_the_reliability(run_dir, tmp_path, made_up_model, capsys):
     path = write_tone(tmp_path / "clip.wav", seconds=8)
     assert main(["similar", str(path), "--run", str(run_dir)]) == 0
@@ -410,6 +411,7 @@ def test_notebook_10_places_a_gtzan_runs_clips(tmp_path, real_cache, monkeypatch
     assert '"output_type": "error"' not in text and "This run's clips among real GTZAN's" in text
 
 
+@pytest.mark.slow  # over 10 s on a slow 2-core machine
 @needs_mirrors
 def test_without_the_artist_index_real_genres_come_without_reliability(run_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GENRE_SIGNATURES_CACHE", str(tmp_path / "cache"))

@@ -15,6 +15,7 @@ import pandas as pd
 
 from paperlib.analysis.attention import recovery_hits
 from paperlib.analysis.split_baselines import group_bootstrap
+from paperlib.core.progress import Progress
 from paperlib.core.run_folder import RunFolder
 from paperlib.model.attribution import TokenAttribution
 from paperlib.model.network import load_model
@@ -76,7 +77,7 @@ def out_of_fold_accounts(run: RunFolder, tokens_of: Callable[[np.ndarray], np.nd
                          oof: dict[str, np.ndarray], rows: np.ndarray, *,
                          gradient_steps: int | None = GRADIENT_STEPS,
                          deletion_orders: int | None = RANDOM_ORDERS, seed: int = 0,
-                         pooling: str = "attention") -> Accounts:
+                         pooling: str = "attention", progress: bool = True) -> Accounts:
     """The accounts of the clips `rows`, each from the fold model that did not see it. `oof`: the
     run's out-of-fold outputs (attention, fold, label); `tokens_of(rows)` gives the clips' tokens.
     gradient_steps / deletion_orders None: no gradients / no deletion curves (cheaper)."""
@@ -86,29 +87,42 @@ def out_of_fold_accounts(run: RunFolder, tokens_of: Callable[[np.ndarray], np.nd
         raise ValueError(f"{int((folds < 0).sum())} of the rows were held out by no fold (no "
                          "out-of-fold model); select rows with paperlib.data.folds.held_out_rows.")
     parts: dict[str, list] = {}
-    for fold in np.unique(folds):
-        chosen = rows[folds == fold]
-        account = TokenAttribution.of_model(
-            load_model(run.path_of("model", pooling=pooling, fold=int(fold))), tokens_of(chosen))
-        found = {"attention": np.asarray(oof["attention"])[chosen], "occlusion": account.occlusion()}
-        if gradient_steps is not None:
-            found["gradients"] = account.integrated_gradients(gradient_steps)
-        pieces = {"rows": chosen, "predicted": account.target, **{f"score_{k}": v for k, v in found.items()}}
-        if deletion_orders is not None:
-            labels = np.asarray(oof["label"])[chosen]
-            for name, scores in found.items():
-                pieces[f"prob_{name}"], pieces[f"correct_{name}"] = _deletion(account, ranking(scores), labels)
-            orders = random_orders(len(chosen), account.tokens.shape[1], deletion_orders, seed=[seed, int(fold)])
-            prob, right = _deletion(account, orders, labels)
-            pieces[f"prob_{RANDOM}"], pieces[f"correct_{RANDOM}"] = prob.mean(axis=0), right.mean(axis=0)
-        for key, value in pieces.items():
-            parts.setdefault(key, []).append(value)
+    with Progress("explaining clips", total=len(rows), unit="clips", enabled=progress) as bar:
+        for fold in np.unique(folds):
+            _account_fold(run, tokens_of, oof, rows[folds == fold], int(fold), parts,
+                          gradient_steps=gradient_steps, deletion_orders=deletion_orders, seed=seed,
+                          pooling=pooling)
+            bar.update(sum(map(len, parts["rows"])), text=f"fold model {int(fold) + 1} done")
     joined = {key: np.concatenate(values) for key, values in parts.items()}
     order = np.argsort(joined["rows"], kind="stable")
     joined = {key: value[order] for key, value in joined.items()}
 
     return Accounts(joined["rows"], _named(joined, "score_"), joined["predicted"], _named(joined, "prob_"),
                     {k: v.astype(float) for k, v in _named(joined, "correct_").items()})
+
+
+def _account_fold(run: RunFolder, tokens_of: Callable[[np.ndarray], np.ndarray],
+                  oof: dict[str, np.ndarray], chosen: np.ndarray, fold: int, parts: dict[str, list], *,
+                  gradient_steps: int | None, deletion_orders: int | None, seed: int,
+                  pooling: str) -> None:
+    """Add the accounts of the clips `chosen`, all held out by `fold`, to `parts`."""
+    tokens = tokens_of(chosen)
+    account = TokenAttribution.of_model(
+        load_model(run.path_of("model", pooling=pooling, fold=int(fold)), tokens_shape=tokens.shape[1:]),
+        tokens)
+    found = {"attention": np.asarray(oof["attention"])[chosen], "occlusion": account.occlusion()}
+    if gradient_steps is not None:
+        found["gradients"] = account.integrated_gradients(gradient_steps)
+    pieces = {"rows": chosen, "predicted": account.target, **{f"score_{k}": v for k, v in found.items()}}
+    if deletion_orders is not None:
+        labels = np.asarray(oof["label"])[chosen]
+        for name, scores in found.items():
+            pieces[f"prob_{name}"], pieces[f"correct_{name}"] = _deletion(account, ranking(scores), labels)
+        orders = random_orders(len(chosen), account.tokens.shape[1], deletion_orders, seed=[seed, int(fold)])
+        prob, right = _deletion(account, orders, labels)
+        pieces[f"prob_{RANDOM}"], pieces[f"correct_{RANDOM}"] = prob.mean(axis=0), right.mean(axis=0)
+    for key, value in pieces.items():
+        parts.setdefault(key, []).append(value)
 
 
 def recovery_interval(scores: np.ndarray, motif_tokens: Sequence, correct: np.ndarray, *,

@@ -140,7 +140,8 @@ def fold_mean_embeddings(model_paths: list[str | Path], tokens: np.ndarray) -> n
     The stand-in for mean pooling when the ablation was not trained: the attention model's own
     token embeddings averaged without attention, scored with the same fold protocol.
     """
-    return np.stack([explain(load_model(path), tokens)["token_embeddings"].mean(axis=1)
+    return np.stack([explain(load_model(path, tokens_shape=tokens.shape[1:]),
+                             tokens)["token_embeddings"].mean(axis=1)
                      for path in model_paths])
 
 

@@ -214,7 +214,8 @@ class Similarity:
         self.real = real  # the real-genre model (`real_genre_model`), or None: the run's answer only
         self.run = run if isinstance(run, RunFolder) else open_existing_run(run)
         self.config = self.run.config
-        self.model = load_model(final_model_path(self.run))
+        self.model = load_model(final_model_path(self.run), tokens_shape=(
+            self.config.n_tokens, self.config.n_mels, self.config.token_frames))
         self.database = load_final(self.run, "attention")["signature"]
         self.tracks = self.run.load_table("tracks")
         if len(self.tracks) != len(self.database):

@@ -1,4 +1,4 @@
-"""Run a function over many items on all cores, in order, with a progress bar."""
+"""Run a function over many items on all cores, in order, reporting progress (`core.progress`)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ def worker_count(requested: int = 0) -> int:
 
 
 def parallel_map(fn: Callable[..., T], items: Iterable[Any], *, workers: int = 0,
-                 desc: str = "", total: int | None = None, progress: bool = True) -> Iterator[T]:
+                 desc: str = "", total: int | None = None, progress: bool = True,
+                 unit: str = "items") -> Iterator[T]:
     """Yield fn(item) for each item, in order, from a pool of processes (joblib's loky)."""
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+
+    from paperlib.core.progress import Progress
 
     items = list(items)
     n = worker_count(workers)
@@ -32,5 +34,8 @@ def parallel_map(fn: Callable[..., T], items: Iterable[Any], *, workers: int = 0
         results = Parallel(n_jobs=n, return_as="generator", batch_size="auto")(
             delayed(fn)(item) for item in items
         )
-    yield from tqdm(results, total=total or len(items), desc=desc, disable=not progress,
-                    mininterval=0.5)
+    with Progress(desc, total=total or len(items), unit=unit, enabled=progress,
+                  mininterval=0.5) as bar:
+        for done, result in enumerate(results, 1):
+            bar.update(done)
+            yield result

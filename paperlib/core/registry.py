@@ -92,8 +92,14 @@ ARTIFACTS = _declare(
     Artifact("explanations", "explanations.npz", "notebook 09_explanations",
              "each held-out clip's token importance by attention, occlusion and integrated gradients, "
              "and its deletion curves"),
+    Artifact("run_lock", "writer.lock", "every command and notebook that writes the folder",
+             "the OS file lock one writer holds (paperlib.core.run_lock); empty"),
+    Artifact("run_lock_holder", "writer.json", "the lock's holder",
+             "who holds the lock: command line, PID, host, since when (removed on release)"),
     Artifact("kernel_log", "logs/{notebook}.log", "`paperlib reproduce`",
              "everything a notebook's kernel printed outside the notebook (library logs, warnings)"),
+    Artifact("progress_status", "logs/{notebook}.progress.json", "a notebook's long steps",
+             "the last progress a long step of the notebook reported (`paperlib reproduce` shows it live)"),
     Artifact("executed_notebook", "notebooks/{notebook}.ipynb", "`paperlib reproduce`",
              "the executed copy of a notebook, outputs included"),
 )
@@ -112,6 +118,10 @@ SWEEP_ARTIFACTS = _declare(
              "the grid, every member's state (done, failed, pending) and what the members say together"),
     Artifact("member_dir", "members/{member}", "`paperlib sweep`", "one member's run folder"),
     Artifact("sweep_book", "book", "`paperlib book --sweep`", "the sweep's Jupyter Book (built)"),
+    Artifact("sweep_lock", ARTIFACTS["run_lock"].pattern, "`paperlib sweep`",
+             "the sweep folder's lock, as a run folder's (paperlib.core.run_lock)"),
+    Artifact("sweep_lock_holder", ARTIFACTS["run_lock_holder"].pattern, "`paperlib sweep`",
+             "who holds the sweep folder's lock"),
 )
 
 

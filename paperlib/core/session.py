@@ -14,6 +14,7 @@ import numpy as np
 
 from paperlib.core import paths
 from paperlib.core.config import Config, load_profile
+from paperlib.core.run_lock import join_run_folder
 
 
 def configure_environment() -> dict[str, str]:
@@ -96,9 +97,11 @@ def separate_numba_cache(name: str) -> None:
 
 def start_notebook(profile: str, overrides: dict[str, Any] | None = None) -> Config:
     """A notebook's first step, the same in every notebook: its run's configuration (the profile
-    with papermill's overrides), seeds and plot style (`setup`), and one line saying which run
-    this is."""
+    with papermill's overrides), the run folder held for this kernel (`join_run_folder`: refused
+    while another command or Jupyter server writes it), seeds and plot style (`setup`), and one
+    line saying which run this is."""
     config = load_profile(profile, **(overrides or {}))
+    join_run_folder(config.run_path())
     setup(config.seed)
     source = ("Kaggle images_original PNGs, the paper's input" if config.source == "images"
               else "log-mel from the audio")

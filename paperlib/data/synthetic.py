@@ -290,7 +290,7 @@ def write_synthetic(*, seed: int, clips_per_genre: int, sample_rate: int = 22050
     jobs = [(g, i) for g in GENRES for i in range(clips_per_genre)]
     write = partial(_write_clip, root=root, seed=seed, sample_rate=sample_rate, seconds=seconds,
                     motif_db=motif_db, decoys=decoys)
-    rows = list(parallel_map(write, jobs, workers=workers, desc="synthesizing clips",
+    rows = list(parallel_map(write, jobs, workers=workers, desc="synthesizing clips", unit="clips",
                              progress=progress))
     with atomic_path(truth) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)

@@ -95,7 +95,7 @@ def extract_images(dataset: Dataset, config: Config, *, progress: bool = True) -
         work = partial(_features_of, config=config)
         results = parallel_map(work, zip(dataset.paths(), dataset.image_paths()),
                                workers=config.workers,
-                               desc="extracting tokens", progress=progress)
+                               desc="extracting tokens", progress=progress, unit="clips")
         for track_id, (found, problem) in zip(dataset.tracks["track_id"], results):
             if found is None:
                 skipped[track_id] = problem

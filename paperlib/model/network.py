@@ -16,6 +16,9 @@ Only built-in Keras layers are used, so one `.keras` file saves and reloads the 
 
 from __future__ import annotations
 
+import json
+import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +26,7 @@ import numpy as np
 
 from paperlib.core.config import Config
 from paperlib.core.files import atomic_path
+from paperlib.core.run_folder import RunFolderError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,10 +115,85 @@ def save_model(model, path: str | Path) -> None:
         model.save(tmp)
 
 
-def load_model(path: str | Path):
+class ModelFileError(RunFolderError):
+    """A saved model that cannot serve: damaged, not a Keras 3 model, or another run's."""
+
+
+KERAS_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
+
+
+def model_file_problem(path: str | Path) -> str | None:
+    """What is wrong with a `.keras` file, judged from the archive alone (cheap), or None."""
+    path = Path(path)
+    if not path.is_file():
+        return "is missing"
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\x89HDF"):
+        return "is an HDF5 file (a Keras 2 `.h5` model), not a Keras 3 `.keras` model"
+    if not zipfile.is_zipfile(path):
+        return f"is damaged: not a complete `.keras` archive ({size} bytes; truncated or overwritten)"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names, broken = set(archive.namelist()), archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error,
+            NotImplementedError) as exc:
+        return f"is damaged: its archive cannot be read ({type(exc).__name__}: {exc})"
+    if broken is not None:
+        return f"is damaged: its member {broken} fails its checksum"
+    if not KERAS_MEMBERS <= names:
+        return (f"is not a Keras 3 model: a zip archive without {', '.join(sorted(KERAS_MEMBERS - names))} "
+                "(another program's file?)")
+    return None
+
+
+def saved_keras_version(path: Path) -> str | None:
+    """The Keras version that wrote a `.keras` archive (its metadata.json), when it says."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return str(json.loads(archive.read("metadata.json")).get("keras_version")) or None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, AttributeError, zlib.error):
+        return None
+
+
+def retrain_advice(path: Path) -> str:
+    """What to do about a run's unusable model file: train it again (a damaged model is trained
+    anew by `paperlib train`, see `store.load_fold`)."""
+    run = next((p for p in path.parents if (p / "manifest.json").is_file()), None)
+    if run is None:
+        return "Save the model again."
+    try:
+        profile = json.loads((run / "manifest.json").read_text()).get("profile", "default")
+    except (OSError, ValueError, AttributeError):
+        profile = "default"
+    return (f"Train it again: `paperlib train --profile {profile} --set run_dir={run}` (a damaged "
+            "model is trained anew; the others are reused), or run notebook 03_cv_training.")
+
+
+def load_model(path: str | Path, *, tokens_shape: tuple[int, ...] | None = None):
+    """A saved model, or ModelFileError naming what the file is (damaged, not a Keras 3 model,
+    unreadable by this Keras, or another run's: `tokens_shape` is what this run's model reads)
+    and what to do."""
     import keras
 
-    return keras.models.load_model(path, safe_mode=True)
+    path = Path(path)
+    problem, model = model_file_problem(path), None
+    if problem is None:
+        try:
+            model = keras.models.load_model(path, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - Keras raises anything for a foreign file
+            saved = saved_keras_version(path)
+            other = (f" (saved by Keras {saved}; this environment has Keras {keras.__version__})"
+                     if saved != keras.__version__ else "")
+            reason = " ".join(str(exc).split())[:200]
+            problem = f"cannot be loaded by this Keras{other}: {type(exc).__name__}: {reason}"
+    if model is not None and tokens_shape is not None and tuple(model.input_shape[1:]) != tuple(tokens_shape):
+        problem = (f"is another run's model: it reads tokens of shape {tuple(model.input_shape[1:])}, "
+                   f"this run's are {tuple(tokens_shape)}")
+    if problem is not None:
+        raise ModelFileError(f"The saved model {path} {problem}. {retrain_advice(path)}")
+    return model
 
 
 def parameter_counts(model) -> "pd.DataFrame":

@@ -124,7 +124,7 @@ def train_together(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarra
     `checkpoint_path`; the checkpoint is written after every epoch of all models and kept at the
     end: the caller deletes it once the models are stored. `tokens`: every clip's
     (n_tokens, n_mels, token_frames) float32 tokens."""
-    from tqdm.auto import tqdm
+    from paperlib.core.progress import Progress
 
     n_classes = int(labels.max()) + 1
     workers = {pooling: Worker(config.replace(pooling=pooling), n_classes)
@@ -135,18 +135,17 @@ def train_together(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarra
     states = {spec.key: saved.get(spec.key) or workers[spec.pooling].initial_state(
         spec.init_seed(), n_classes) for spec in specs}
     done, total = epochs_progress(states, config)
-    with tqdm(total=total, initial=done, desc=f"training {len(specs)} models", unit="epoch",
-              disable=not progress, mininterval=1.0) as bar:
+    with Progress(f"training {len(specs)} models", total=total, initial=done, unit="model-epochs",
+                  enabled=progress) as bar:
         while active := [spec for spec in specs if not states[spec.key].stopped]:
             for spec in active:  # one epoch of every model still training, then a checkpoint
                 state = _one_epoch(spec, states[spec.key], workers[spec.pooling], tokens, labels,
                                    config, n_classes)
                 states[spec.key] = state
-                done, bar.total = epochs_progress(states, config)
-                bar.set_postfix_str(f"{spec.label}, epoch {state.epochs_done}"
-                                    f"{f' (restart {state.restarts})' if state.restarts else ''}",
-                                    refresh=False)
-                bar.update(done - bar.n)
+                training = sum(not s.stopped for s in states.values())
+                bar.update(*epochs_progress(states, config),
+                           f"{training} of {len(specs)} models training; {spec.label}, epoch "
+                           f"{state.epochs_done}{f' (restart {state.restarts})' if state.restarts else ''}")
             checkpoint.write(states, fingerprints)
     return {spec.key: _finish(spec, states[spec.key], workers[spec.pooling], tokens)
             for spec in specs}

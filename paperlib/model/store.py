@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from paperlib.core.files import write_json
 from paperlib.core.registry import FINAL, model_file
 from paperlib.core.run_folder import RunFolder, git_commit, read_json_file
 from paperlib.data.folds import VALIDATION
-from paperlib.model.network import OUTPUTS, build_model, save_model
+from paperlib.model.network import OUTPUTS, build_model, model_file_problem, save_model
 from paperlib.model.training_state import TrainedModel
 
 
@@ -106,11 +107,17 @@ def write_model(run: RunFolder, trained: TrainedModel, labels: np.ndarray,
 
 def load_fold(run: RunFolder, pooling: str, fold: int, *,
               attempt: int | None = None) -> FoldResult | None:
-    """A completed fold's results, or None when the fold is missing or incomplete. For FINAL,
+    """A completed fold's results, or None when the fold is missing, incomplete or its model file
+    is damaged (`model_file_problem`: warned, so that it trains again). For FINAL,
     `attempt` reads that attempt (under `final_attempts_dir`) instead of the kept final model."""
     folder = (fold_dir(run, pooling, fold) if attempt is None
               else model_dir(run, pooling, fold, attempt))
     if not model_file(folder, "model_done").is_file():
+        return None
+    problem = model_file_problem(model_file(folder, "model"))
+    if problem is not None:  # as the training checkpoint: named, then trained again
+        warnings.warn(f"The saved model {model_file(folder, 'model')} {problem}; the model is "
+                      "trained again.", stacklevel=2)
         return None
     done = read_json_file(model_file(folder, "model_done"))
     with np.load(model_file(folder, "model_outputs")) as data:

@@ -276,9 +276,9 @@ def train_stacked(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarray
     `checkpoint_path` (written at most every `checkpoint_seconds` and after the last epoch, kept
     at the end: the caller deletes it once the models are stored). Same contract as
     `program.train_together`; `mapping` as `network_for`."""
-    import jax
     import jax.numpy as jnp
-    from tqdm.auto import tqdm
+
+    from paperlib.core.progress import Progress
 
     needs_jax()
     n_classes = int(labels.max()) + 1
@@ -295,8 +295,8 @@ def train_stacked(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarray
     device_tokens, device_labels = jnp.asarray(tokens), jnp.asarray(labels.astype(np.int32))
     last_write = time.perf_counter()
     done, total = epochs_progress(states, config)
-    with tqdm(total=total, initial=done, desc=f"training {len(specs)} models together", unit="epoch",
-              disable=not progress, mininterval=1.0) as bar:
+    with Progress(f"training {len(specs)} models together", total=total, initial=done,
+                  unit="model-epochs", enabled=progress) as bar:
         while active := [i for i, spec in enumerate(specs) if not states[spec.key].stopped]:
             start = time.perf_counter()
             plan = _plan(network, slots, active, config)
@@ -326,9 +326,8 @@ def train_stacked(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarray
                     fresh.seconds = state.seconds
                     states[specs[i].key] = state = fresh
                     stack = _set_slot(network, stack, i, state)
-            done, bar.total = epochs_progress(states, config)
-            bar.set_postfix_str(f"{len(active)} models training", refresh=False)
-            bar.update(done - bar.n)
+            training = sum(not s.stopped for s in states.values())
+            bar.update(*epochs_progress(states, config), f"{training} of {len(specs)} models training")
             finished = all(states[spec.key].stopped for spec in specs)
             if finished or time.perf_counter() - last_write >= checkpoint_seconds:
                 _write_checkpoint(checkpoint, network, slots, stack, best, fingerprints)
