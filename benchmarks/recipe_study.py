@@ -357,6 +357,9 @@ def main() -> None:
     show = sub.add_parser("table")
     show.add_argument("--seeds")
     args = parser.parse_args()
+    from paperlib.core.session import configure_environment
+
+    configure_environment()  # caches (numba, JAX's compiled programs) before anything imports them
     if args.command is None:  # `make benchmark`: the table of what has been measured
         table(None)
     elif args.command == "screen":
