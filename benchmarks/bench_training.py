@@ -1,24 +1,22 @@
-"""How fast can a run's models train on this machine? Designs side by side, in one invocation.
+"""How fast can a run's models train on this machine? Trainers side by side, in one invocation.
 
-Run: `.venv/bin/python benchmarks/bench_training.py [--clips 300] [--epochs 3] [--backends tensorflow,jax]
-[--designs one,vector,pair,fit] [--set batch_norm=true ...] [--models 7]`.
-Trains the 7 models of a 6-fold run (6 folds + the final model; each fold model fits 5/6 x 0.88 of the
-clips) on random uint8 images of the real shape for `--epochs` epochs each, validation included, in
-these designs:
-- one: today's program (`paperlib.model.program.train_together`): one compiled model per pooling,
-  each model's state swapped in for its epoch, one model at a time, `train_on_batch` per batch;
-- pair: two compiled workers stepping two models at once, one per thread (TensorFlow and XLA release
-  the GIL, so the two models' steps may overlap on two cores);
-- fit: one model at a time, each epoch one compiled `fit` call over the epoch's batches;
+Run: `.venv/bin/python benchmarks/bench_training.py [--clips 300] [--epochs 3] [--models 7]
+[--backends tensorflow,jax] [--designs one,vector] [--baseline DIR] [--repeat 2] [--set NAME=VALUE ...]`.
+Trains the models of a 6-fold run (`--models 7`: 6 folds + the final model; 13: and 6 mean-pooling
+folds; each fold model fits 5/6 x 0.88 of the clips) on random uint8 images of the real shape for
+`--epochs` epochs each, validation included:
+- one: the `one` trainer (`paperlib.model.program.train_together`): one compiled Keras model per
+  pooling, each model's state swapped in for its epoch, `train_on_batch` per batch;
 - vector: the `vector` trainer (`paperlib.model.vectorised.train_stacked`): every model a slot of
   stacked weights, one compiled epoch for all of them (JAX only; `jax.vmap` over the slots on a
-  GPU, `jax.lax.map` on a CPU). Its compile seconds are reported apart.
-`--models 13` trains the default profile's 13 (6 attention folds, the final model, 6 mean-pooling
-folds) instead of 7.
-Each row runs in its own child process (`--backends jax` alone on a machine without TensorFlow, such
-as a GPU machine with JAX). Prints a table: model-clips/s, seconds per epoch of all 7 models,
-notebook 03 of the default and paper profiles estimated from the rate (trainings x epochs x fit clips;
-early stopping only shortens it), and the peak resident memory. Asserts nothing.
+  GPU, `jax.lax.map` on a CPU). Its compile seconds are reported apart;
+- `--baseline DIR`: the `one` design of another checkout (its own bench_training.py, run with
+  DIR first on the path), e.g. the commit before a change, in the same invocation.
+Each row runs in its own child process; `--repeat 2` measures every row twice, alternating. Prints
+a table: seconds, model-clips/s, notebook 03 of the default and paper profiles estimated from the
+rate (trainings x epochs x fit clips; early stopping only shortens it), GFLOP/s (the training
+step's floating-point operations per clip as XLA counts them, times the rate) and the peak
+resident memory. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -31,14 +29,14 @@ import resource
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
 FOLDS = 6
 # notebook 03: trainings (folds, final, the ablation's folds) x epochs at most x fit clips
 WORKLOADS = {"default 03 (min)": 13 * 40 * 183, "paper 03 (min)": 13 * 40 * 733}
-DESIGNS = ("one", "vector", "pair", "fit")
+DESIGNS = ("one", "vector")
 
 
 def _problem(clips: int, epochs: int, sets: dict, models: int = 7):
@@ -58,67 +56,54 @@ def _problem(clips: int, epochs: int, sets: dict, models: int = 7):
     return config, cut_tokens(images, config), labels, specs
 
 
-def _epochs_by_hand(design: str, config, tokens, labels, specs) -> None:
-    """Every model's epochs as `program` runs them (batch order, validation), in pairs of threads
-    (`pair`) or with one `fit` call per epoch (`fit`)."""
-    from paperlib.model.program import Worker
-    from paperlib.model.training_state import validation_scores
-
-    workers = [Worker(config, 10) for _ in range(2 if design == "pair" else 1)]
-    states = [workers[0].initial_state(spec.init_seed(), 10) for spec in specs]
-
-    def epoch(worker, spec, state, e):
-        worker.load(state)
-        order = spec.fit[spec.batch_order(e)]
-        if design == "fit":
-            worker.model.fit(tokens[np.sort(order)], labels[np.sort(order)], batch_size=config.batch_size,
-                             epochs=1, shuffle=False, verbose=0)
-        else:
-            worker.train_epoch(tokens, labels, order, epoch=e, uniform_attention=False,
-                               rng=spec.augmentation_stream(e))
-        validation_scores(worker.predict(tokens[spec.validation]), labels[spec.validation])
-        worker.save(state)
-
-    for e in range(config.epochs):
-        if design == "pair":
-            with ThreadPoolExecutor(2) as pool:
-                for i in range(0, len(specs), 2):
-                    jobs = [pool.submit(epoch, workers[k], specs[i + k], states[i + k], e)
-                            for k in range(min(2, len(specs) - i))]
-                    for job in jobs:
-                        job.result()
-        else:
-            for spec, state in zip(specs, states):
-                epoch(workers[0], spec, state, e)
+def step_flops(config) -> float:
+    """Floating-point operations of one training step per clip (forward, backward, update), as
+    XLA's cost analysis counts them for the network on JAX (any Keras backend trains the same
+    network)."""
+    code = ("import json, jax, jax.numpy as jnp, keras, numpy as np\n"
+            "from paperlib.core.config import Config\n"
+            "from paperlib.model.network import build_model\n"
+            "from paperlib.model.recipe import compile_for_training\n"
+            f"config = Config(**json.loads({json.dumps(json.dumps(config.to_dict()))}))\n"
+            "model = build_model(config, 10); compile_for_training(model, config)\n"
+            "model.optimizer.build(model.trainable_variables)\n"
+            "tv = [v.value for v in model.trainable_variables]; nv = [v.value for v in model.non_trainable_variables]\n"
+            "ov = [v.value for v in model.optimizer.variables]; b = config.batch_size\n"
+            "x = jnp.zeros((b, config.n_tokens, config.n_mels, config.token_frames)); y = jnp.zeros(b, 'int32')\n"
+            "def step(tv, nv, ov, x, y):\n"
+            "    def loss(tv):\n"
+            "        p, n = model.stateless_call(tv, nv, x, training=True)\n"
+            "        return keras.losses.sparse_categorical_crossentropy(y, p).mean(), n\n"
+            "    (l, n), g = jax.value_and_grad(loss, has_aux=True)(tv)\n"
+            "    return model.optimizer.stateless_apply(ov, g, tv), n, l\n"
+            "cost = jax.jit(step).lower(tv, nv, ov, x, y).compile().cost_analysis()\n"
+            "cost = cost[0] if isinstance(cost, list) else cost\n"
+            "print(cost['flops'] / b)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"})
+    return float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else float("nan")
 
 
 def child(design: str, clips: int, epochs: int, sets: dict, models: int) -> dict:
+    import tempfile
+
     from paperlib.core.session import configure_environment
 
     configure_environment()
     config, tokens, labels, specs = _problem(clips, epochs, sets, models)
     start = time.perf_counter()
     compile_seconds = None
-    if design == "vector":
-        import tempfile
-        from pathlib import Path
+    with tempfile.TemporaryDirectory() as folder:
+        if design == "vector":
+            from paperlib.model.vectorised import network_for, train_stacked
 
-        from paperlib.model.vectorised import network_for, train_stacked
-
-        with tempfile.TemporaryDirectory() as folder:
             train_stacked(specs, tokens, labels, config.replace(trainer="vector"),
                           Path(folder) / "checkpoint.npz", progress=False)
-        compile_seconds = network_for(config.replace(trainer="vector"), 10).compile_seconds
-    elif design == "one":
-        import tempfile
-        from pathlib import Path
+            compile_seconds = network_for(config.replace(trainer="vector"), 10).compile_seconds
+        else:
+            from paperlib.model.program import train_together
 
-        from paperlib.model.program import train_together
-
-        with tempfile.TemporaryDirectory() as folder:
             train_together(specs, tokens, labels, config, Path(folder) / "checkpoint.npz", progress=False)
-    else:
-        _epochs_by_hand(design, config, tokens, labels, specs)
     seconds = time.perf_counter() - start
     import keras
 
@@ -138,6 +123,19 @@ def _device() -> str:
     return "cpu"
 
 
+def _measure(label: str, command: list[str], backend: str, cwd: Path | None = None,
+             path: str | None = None) -> dict | None:
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    if path:
+        env["PYTHONPATH"] = path + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
+    if done.returncode:
+        print(f"  {label} on {backend} failed: {done.stderr[-1500:]}", file=sys.stderr)
+        return None
+    print(f"  measured {label} on {backend}", file=sys.stderr, flush=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=300)
@@ -146,6 +144,7 @@ def main() -> None:
                         help="Keras backends to measure, those that import (default both)")
     parser.add_argument("--designs", default="one,vector")
     parser.add_argument("--models", type=int, default=7, help="7 (folds + final) or up to 13 (+ mean-pooling folds)")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose `one` design runs beside")
     parser.add_argument("--repeat", type=int, default=1, help="measure every row this many times, alternating")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of the models, e.g. batch_norm=true (repeatable)")
@@ -159,34 +158,39 @@ def main() -> None:
         return
     backends = [b for b in args.backends.split(",")
                 if subprocess.run([sys.executable, "-c", f"import {b}"], capture_output=True).returncode == 0]
+    common = ["--clips", str(args.clips), "--epochs", str(args.epochs), *[f"--set={s}" for s in args.set]]
+    cases = [(design, backend, [sys.executable, __file__, "--child", design, "--models", str(args.models),
+                                *common], None, None)
+             for backend in backends for design in args.designs.split(",") if design != "vector" or backend == "jax"]
+    if args.baseline:
+        baseline = args.baseline.resolve()
+        cases += [(f"one at {baseline.name}", backend,
+                   [sys.executable, str(baseline / "benchmarks" / "bench_training.py"), "--child", "one", *common],
+                   baseline, str(baseline)) for backend in backends]
     rows = []
-    cases = [(backend, design) for backend in backends for design in args.designs.split(",")
-             if design != "vector" or backend == "jax"]
     for _ in range(args.repeat):
-        for backend, design in cases:
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", design, "--clips", str(args.clips),
-                 "--epochs", str(args.epochs), "--models", str(args.models),
-                 *[f"--set={s}" for s in args.set]],
-                env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True, text=True)
-            if done.returncode:
-                print(f"  {design} on {backend} failed: {done.stderr[-1500:]}", file=sys.stderr)
-                continue
-            rows.append((design, json.loads(done.stdout.strip().splitlines()[-1])))
-            print(f"  measured {design} on {backend}", file=sys.stderr, flush=True)
-    print(f"{platform.machine()}, {os.cpu_count()} cores; {args.clips} clips, {args.models} models, "
-          f"{args.epochs} epochs each; parameters {sets or 'default'}")
+        for label, backend, command, cwd, path in cases:
+            row = _measure(label, command, backend, cwd, path)
+            if row is not None:
+                rows.append((label, row))
+    from paperlib.core.config import Config
+
+    flops = step_flops(Config(**sets))
+    print(f"{platform.machine()}, {os.cpu_count()} cores; {args.clips} clips, {args.models} models"
+          f"{' (the baseline: 7)' if args.baseline else ''}, {args.epochs} epochs each; parameters "
+          f"{sets or 'default'}; {flops / 1e6:.0f} MFLOP per clip and training step (XLA's count)")
     print("| design | backend | device | seconds | of which compiling | model-clips/s | "
-          "model-clips/s after compiling | " + " | ".join(WORKLOADS) + " | peak memory (MB) |")
-    print("|---|---|---|---:|---:|---:|---:|" + "---:|" * len(WORKLOADS) + "---:|")
-    for design, row in rows:
+          "model-clips/s after compiling | " + " | ".join(WORKLOADS) + " | GFLOP/s | peak memory (MB) |")
+    print("|---|---|---|---:|---:|---:|---:|" + "---:|" * len(WORKLOADS) + "---:|---:|")
+    for label, row in rows:
         rate = row["model_clip_epochs"] / row["seconds"]
-        compiling = row["compile_seconds"]
+        compiling = row.get("compile_seconds")
         steady = row["model_clip_epochs"] / (row["seconds"] - compiling) if compiling is not None else None
         estimates = " | ".join(f"{work / (steady or rate) / 60:.1f}" for work in WORKLOADS.values())
-        print(f"| {design} | {row['backend']} | {row['device']} | {row['seconds']:.1f} | "
+        print(f"| {label} | {row['backend']} | {row['device']} | {row['seconds']:.1f} | "
               f"{'' if compiling is None else f'{compiling:.1f}'} | {rate:.0f} | "
-              f"{'' if steady is None else f'{steady:.0f}'} | {estimates} | {row['peak_mb']:.0f} |")
+              f"{'' if steady is None else f'{steady:.0f}'} | {estimates} | {(steady or rate) * flops / 1e9:.1f} | "
+              f"{row['peak_mb']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ machines.
 Run (each training resumable; a row already in the CSV is not trained again):
     .venv/bin/python benchmarks/recipe_study.py run --recipes today,cosine --seeds 100,101 [--ablation]
     .venv/bin/python benchmarks/recipe_study.py together --recipes bn-acc-20,mix-0.25 --seeds 100,101,102
+    .venv/bin/python benchmarks/recipe_study.py screen --recipes bn-acc-20,mix-0.25 --seeds 100,101 [--folds 1,2,3]
+    .venv/bin/python benchmarks/recipe_study.py screen-table
     .venv/bin/python benchmarks/recipe_study.py record --recipe bn-acc-20 runs/sweep-default/members/*
     .venv/bin/python benchmarks/recipe_study.py table [--seeds 42,7,1,3,5]
 `together` trains each recipe's seeds in one program (`train_runs_together`, with the ablation; on
@@ -249,42 +251,83 @@ def record(recipe: str, run_dirs: list[Path]) -> None:
         _keep(recipe, config.seed, config.ablation, run_dir)
 
 
-def screen(recipes: list[str], seed: int, folds: list[int]) -> None:
-    """A cheaper first look: the attention models of a few folds of one seed, trained together
-    under each recipe, from the run's own data and folds (prepared once by `paperlib train`'s data
-    step). Prints each model's held-out accuracy, its best epoch and the first epoch at which its
-    validation accuracy reached 0.85 (the moment found); writes nothing to the CSV."""
+SCREEN = RESULTS.with_name("recipe-screen.csv")
+SCREEN_COLUMNS = ["recipe", "seed", "fold", "held_out_accuracy", "recovery", "chance", "best_epoch",
+                  "epochs_run", "found_epoch", "seconds", "trainer", "machine", "date", "commit"]
+
+
+def screen(recipes: list[str], seeds: list[int], folds: list[int], sets: dict[str, object]) -> None:
+    """A cheaper look (attention models of a few folds, no final model, no ablation): per seed,
+    the run's own data and folds (prepared once), each recipe's fold models trained together, one
+    row per model in recipe-screen.csv (held-out accuracy, recovery of the planted moment on its
+    held-out clips, best epoch, the first epoch whose validation accuracy reached 0.85). A row
+    already in the CSV is not trained again: the screen can span sessions."""
+    import pandas as pd
+
+    from paperlib.analysis.attention import recovery
     from paperlib.core.config import load_profile
+    from paperlib.core.run_folder import RunFolderError
     from paperlib.data.features import cut_tokens
     from paperlib.data.folds import fold_assignment
     from paperlib.data.prepare import load_prepared, prepare_data
-    from paperlib.core.run_folder import RunFolderError
     from paperlib.model.cross_validation import model_spec
-    from paperlib.model.program import train_together
+    from paperlib.model.trainers import train_models
 
-    base = load_profile("default", seed=seed, run_dir=str(RUNS / "screen-data" / f"seed-{seed}"))
-    try:
-        prepared = load_prepared(base)
-    except RunFolderError:
-        prepared, _ = prepare_data(base, progress=False)
-    clip_folds = fold_assignment(prepared.tracks, base)
-    tokens = cut_tokens(prepared.images, base)
-    labels = prepared.labels
-    for recipe in recipes:
-        config = base.replace(**RECIPES[recipe])
-        specs = [model_spec("attention", fold, labels, clip_folds, config) for fold in folds]
-        start = time.perf_counter()
-        trained = train_together(specs, tokens, labels, config, RUNS / "screen-checkpoint.npz", progress=False)
-        seconds = time.perf_counter() - start
-        (RUNS / "screen-checkpoint.npz").unlink(missing_ok=True)
-        cells = []
-        for spec in specs:
-            model = trained[spec.key]
-            held = float(np.mean(model.outputs["genre"][spec.held_out].argmax(1) == labels[spec.held_out]))
-            found = next((i + 1 for i, row in enumerate(model.history) if row["val_accuracy"] >= 0.85), None)
-            cells.append(f"fold {spec.fold + 1}: {held:.2f} (best {model.best_epoch}/{len(model.history)}, "
-                         f"found {found or '-'})")
-        print(f"{recipe:>18} seed {seed}: " + "; ".join(cells) + f"; {seconds:.0f} s", flush=True)
+    done = set()
+    if SCREEN.is_file():
+        done = {(r["recipe"], int(r["seed"]), int(r["fold"])) for r in pd.read_csv(SCREEN).to_dict("records")}
+    for seed in seeds:
+        base = load_profile("default", seed=seed, run_dir=str(RUNS / "screen-data" / f"seed-{seed}"))
+        try:
+            prepared = load_prepared(base)
+        except RunFolderError:
+            prepared, _ = prepare_data(base, progress=False)
+        clip_folds = fold_assignment(prepared.tracks, base)
+        tokens, labels, tracks = cut_tokens(prepared.images, base), prepared.labels, prepared.tracks
+        for recipe in recipes:
+            todo = [fold for fold in folds if (recipe, seed, fold + 1) not in done]
+            if not todo:
+                continue
+            config = base.replace(**{**RECIPES[recipe], **sets})
+            specs = [model_spec("attention", fold, labels, clip_folds, config) for fold in todo]
+            start = time.perf_counter()
+            trained = train_models(specs, tokens, labels, config, RUNS / "screen-checkpoint.npz", progress=False)
+            seconds = time.perf_counter() - start
+            (RUNS / "screen-checkpoint.npz").unlink(missing_ok=True)
+            cells = []
+            for spec in specs:
+                model, held = trained[spec.key], spec.held_out
+                correct = model.outputs["genre"][held].argmax(1) == labels[held]
+                found = recovery(model.outputs["attention"][held], tracks["motif_tokens"].to_numpy()[held],
+                                 correct, genres=tracks["genre"].to_numpy()[held]).loc["overall"]
+                reached = next((i + 1 for i, row in enumerate(model.history) if row["val_accuracy"] >= 0.85), None)
+                row = {"recipe": recipe, "seed": seed, "fold": spec.fold + 1,
+                       "held_out_accuracy": round(float(correct.mean()), 4),
+                       "recovery": round(float(found["recovery"]), 4), "chance": round(float(found["chance"]), 4),
+                       "best_epoch": model.best_epoch, "epochs_run": len(model.history), "found_epoch": reached,
+                       "seconds": round(seconds / len(specs), 1), "trainer": config.trainer,
+                       "machine": _machine(), "date": date.today().isoformat(), "commit": _commit()}
+                new = not SCREEN.is_file()
+                with SCREEN.open("a", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=SCREEN_COLUMNS)
+                    if new:
+                        writer.writeheader()
+                    writer.writerow(row)
+                cells.append(f"fold {row['fold']}: {row['held_out_accuracy']:.2f}, recovery {row['recovery']:.2f}")
+            print(f"{recipe:>16} seed {seed}: " + "; ".join(cells) + f"; {seconds:.0f} s", flush=True)
+
+
+def screen_table() -> None:
+    """The screen's rows by recipe: folds, held-out accuracy (mean, lowest), folds under 0.85,
+    recovery (mean, lowest) and its chance."""
+    import pandas as pd
+
+    rows = pd.read_csv(SCREEN)
+    summary = rows.groupby("recipe").agg(
+        models=("fold", "count"), seeds=("seed", "nunique"), accuracy=("held_out_accuracy", "mean"),
+        lowest=("held_out_accuracy", "min"), under_085=("held_out_accuracy", lambda a: int((a < 0.85).sum())),
+        recovery=("recovery", "mean"), recovery_lowest=("recovery", "min"), chance=("chance", "mean"))
+    print(summary.sort_values("recovery", ascending=False).round(3).to_markdown())
 
 
 def choose(recipes: list[str], seeds: list[int]) -> str:
@@ -346,8 +389,10 @@ def main() -> None:
     joint.add_argument("--profile", default="default", help="another profile for a dry run (smoke)")
     look = sub.add_parser("screen")
     look.add_argument("--recipes", required=True)
-    look.add_argument("--seed", type=int, required=True)
-    look.add_argument("--folds", default="0,1,2")
+    look.add_argument("--seeds", required=True)
+    look.add_argument("--folds", default="1,2,3", help="1-based")
+    look.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    sub.add_parser("screen-table")
     keep = sub.add_parser("record")
     keep.add_argument("--recipe", required=True)
     keep.add_argument("runs", nargs="+", type=Path)
@@ -363,7 +408,12 @@ def main() -> None:
     if args.command is None:  # `make benchmark`: the table of what has been measured
         table(None)
     elif args.command == "screen":
-        screen(args.recipes.split(","), args.seed, [int(f) for f in args.folds.split(",")])
+        from paperlib.core.overrides import parse_sets
+
+        screen(args.recipes.split(","), [int(s) for s in args.seeds.split(",")],
+               [int(f) - 1 for f in args.folds.split(",")], parse_sets(args.set))
+    elif args.command == "screen-table":
+        screen_table()
     elif args.command == "record":
         record(args.recipe, args.runs)
     elif args.command == "choose":
