@@ -27,7 +27,7 @@ from paperlib.core import paths
 from paperlib.core.results import VERDICTS, Claim, RealGtzanResult
 from paperlib.core.run_folder import read_json_file
 from paperlib.core.sweep_record import SweepFolder
-from paperlib.publish import across_seeds_page
+from paperlib.publish import across_seeds_page, dose_response_page
 from paperlib.publish.markdown import md_escape
 from paperlib.publish.run_reader import assignment, read_run
 from paperlib.publish.split_comparison import compare_splits
@@ -114,8 +114,11 @@ def commits_text(manifest: dict[str, Any]) -> str:
     return "; ".join(f"`{commit}` ({', '.join(s)})" for commit, s in by_commit.items()) or "?"
 
 
-def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
-    """`claims.md`: every 'paper vs this run' claim of metrics.json, in tables per notebook."""
+def claims_page(run: dict[str, Any], titles: dict[str, str],
+                dose: tuple[str, list[Claim]] | None = None) -> str:
+    """`claims.md`: every 'paper vs this run' claim of metrics.json, in tables per notebook; with
+    `dose` (a sentence and one claim per setting of a dose-response sweep), the setting-by-setting
+    verdicts of "attention beats mean pooling"."""
     per_step = {n: run["results"][n].claims for n in run["notebooks"]}
     counts = {n: count_verdicts(c) for n, c in per_step.items()}
     total = sum(counts.values(), Counter({v: 0 for v in VERDICTS}))
@@ -155,6 +158,14 @@ def claims_page(run: dict[str, Any], titles: dict[str, str]) -> str:
                 measured, verdict = paired_claim(real, claim.key)
                 row += f" {md_escape(measured)}: **{verdict}** |" if verdict else " — |"
             out.append(row)
+    if dose is not None:
+        sentence, claims = dose
+        out += ["", f"## {dose_response_page.TITLE}", "",
+                f"Across a sweep of the synthetic data's difficulty ([the page](dose_response.md)): "
+                f"{md_escape(sentence)}", "", "| section | claim | paper | the sweep | verdict |",
+                "|---|---|---|---|---|"]
+        out += ["| " + " | ".join(md_escape(x) for x in (c.section, c.claim, c.paper, c.this_run))
+                + f" | **{c.verdict}** |" for c in claims]
     return "\n".join(out) + "\n"
 
 
@@ -281,7 +292,6 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
                 "source": provenance_cell_text(name, facts, repo_url=repo_url, branch=branch)}
         notebook["cells"] = [cell, *shown_cells(notebook["cells"])]
         (build_dir / "notebooks" / f"{name}.ipynb").write_text(json.dumps(notebook))
-    (build_dir / "claims.md").write_text(claims_page(run, titles))
     (build_dir / f"{PAGE}.md").write_text(split_page(compare_splits(run["run_dir"]), run["parameters"]))
     sweep = sweep or across_seeds_page.matching_sweep(run["run_dir"])
     if sweep is None:
@@ -290,6 +300,15 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
         member = run["run_dir"].name if across_seeds_page.is_member(run["run_dir"], sweep) else None
         page = across_seeds_page.across_seeds_page(sweep.read(), sweep.path, shown_member=member)
     (build_dir / f"{across_seeds_page.PAGE}.md").write_text(page)
+    dose_sweep = sweep if sweep is not None and dose_response_page.has_difficulty_axis(sweep.read()) \
+        else dose_response_page.dose_sweep()
+    dose = None
+    if dose_sweep is None:
+        page = dose_response_page.no_dose_page(run["parameters"])
+    else:
+        page, dose = dose_response_page.dose_response_page(dose_sweep.read(), dose_sweep, build_dir)
+    (build_dir / f"{dose_response_page.PAGE}.md").write_text(page)
+    (build_dir / "claims.md").write_text(claims_page(run, titles, dose))
     intro = (build_dir / "intro.md").read_text()
     if PROVENANCE_MARKER not in intro:
         raise ValueError(f"{source / 'intro.md'} lacks the marker {PROVENANCE_MARKER} where the "

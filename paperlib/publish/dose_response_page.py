@@ -1,0 +1,130 @@
+"""The book's "Attention against mean pooling, by difficulty" page: from a sweep over a difficulty
+axis of the synthetic data (decoys of the paired genre's motif, the moment's level, clips per genre)
+and seeds, the two poolings per setting with intervals over seeds, McNemar's test and attention's
+recovery of the planted moment; or, without such a sweep, the command that makes one."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from paperlib.analysis.dose_response import DIFFICULTY_AXES, PoolingComparison, compare_poolings
+from paperlib.claims.dose_response import (
+    AXIS_WORDS,
+    difficulty_axis,
+    dose_response_table,
+    pooling_claims,
+    where_it_holds,
+)
+from paperlib.core import paths
+from paperlib.core.registry import sweep_artifact
+from paperlib.core.results import Claim
+from paperlib.core.run_folder import RunFolderError, open_existing_run
+from paperlib.core.sweep_record import SweepFolder, SweepRecord
+from paperlib.publish.markdown import md_code, md_escape
+
+PAGE = "dose_response"  # the book page (dose_response.md)
+TITLE = "Attention against mean pooling, by difficulty"
+FIGURE = "dose_response.png"
+COMMAND = ("make sweep SEEDS=3 PARAMS=\"decoys=0,1,2,3 folds=3\" "
+           "&& .venv/bin/paperlib book --sweep runs/sweep-default")
+
+
+def has_difficulty_axis(record: SweepRecord) -> bool:
+    return any(len(record.axes.get(axis, [])) > 1 for axis in DIFFICULTY_AXES)
+
+
+def dose_sweep() -> SweepFolder | None:
+    """The most recently updated sweep under the runs folder whose grid varies a difficulty axis."""
+    found = []
+    for record_path in paths.runs_dir().glob(f"*/{sweep_artifact('sweep_record').relative()}"):
+        folder = SweepFolder(record_path.parent)
+        try:
+            record = folder.read()
+        except RunFolderError:
+            continue
+        if has_difficulty_axis(record):
+            found.append((record.updated, str(folder.path)))
+    return SweepFolder(Path(max(found)[1])) if found else None
+
+
+def sweep_comparisons(record: SweepRecord, folder: SweepFolder) -> tuple[list[PoolingComparison], list[str]]:
+    """The done members' comparisons, and why any done member could not be read."""
+    comparisons, problems = [], []
+    for member in (m for m in record.members if m.status == "done"):
+        try:
+            comparisons.append(compare_poolings(open_existing_run(folder.member_dir(member.name))))
+        except (RunFolderError, ValueError, OSError, KeyError) as error:
+            problems.append(f"{member.name}: {error}")
+    return comparisons, problems
+
+
+def _cell(mean: float, low: float | None, high: float | None) -> str:
+    return f"{mean:.3f}" + ("" if low is None or high != high else f" [{low:.3f}, {high:.3f}]")
+
+
+def dose_response_page(record: SweepRecord, folder: SweepFolder,
+                       build_dir: Path) -> tuple[str, tuple[str, list[Claim]] | None]:
+    """`dose_response.md` from a sweep (its figure written beside it in `build_dir`), and for the
+    claims page the sentence of where attention wins and a claim per setting (None while the
+    sweep covers fewer than two settings)."""
+    comparisons, problems = sweep_comparisons(record, folder)
+    axis = difficulty_axis(comparisons)
+    fixed = {k: v[0] for k, v in record.axes.items() if len(v) == 1}
+    out = [f"# {TITLE}", "",
+           "The paper's abstract says the attention-weighted signature \"enhances classification "
+           "accuracy\"; its ablation would be the same CNN with a plain mean of the token embeddings. "
+           "Whether attention *should* win depends on the data: with one loud signature moment among "
+           "neutral tokens, a token CNN can learn to ignore the rest, and a mean then suffices. The "
+           "synthetic data can make the moment harder to find: `decoys` plants quieter slides of the "
+           "paired genre's motif elsewhere in each clip of a confusable pair (a mean of the tokens then "
+           "sees evidence for both genres), `motif_db` sets the moment's level above the mix, "
+           "`clips_per_genre` the data.", "",
+           f"Generated from the sweep {md_code(record.name)} ({md_code(folder.path)}), profile "
+           f"{md_code(record.profile)}, {len(comparisons)} members done"
+           + (f"; every member with {', '.join(f'{k}={v}' for k, v in fixed.items())}" if fixed else "")
+           + ". Each number is the mean over seeds with its 95% t interval; McNemar's exact test "
+             "pools every seed's held-out clips of a setting (attention right and mean wrong, against "
+             "the other way round).", ""]
+    if problems:
+        out += ["Members that could not be read: " + "; ".join(md_escape(p) for p in problems), ""]
+    if axis is None:
+        out += ["The done members do not yet cover two settings of a difficulty axis "
+                f"({', '.join(DIFFICULTY_AXES)}); run the sweep again to finish it.", ""]
+        return "\n".join(out) + "\n", None
+    table = dose_response_table(comparisons, axis)
+    from paperlib.figures.plots import dose_response
+
+    figure = dose_response(table, label=AXIS_WORDS[axis])
+    figure.savefig(build_dir / FIGURE, dpi=90)
+    out += [f"**{where_it_holds(table)}**", "", f"![{TITLE}]({FIGURE})", "",
+            f"| {axis} | seeds | attention | mean pooling | difference | attention only / mean only "
+            "| McNemar p | verdict | recovery | chance |",
+            "|---:|---:|---|---|---|---|---:|---|---|---:|"]
+    for value, row in table.iterrows():
+        out.append(f"| {value:g} | {row['seeds']} | {_cell(row['attention'], row['attention_low'], row['attention_high'])} "
+                   f"| {_cell(row['mean'], row['mean_low'], row['mean_high'])} "
+                   f"| {_cell(row['difference'], row['difference_low'], row['difference_high'])} "
+                   f"| {row['attention_only']} / {row['mean_only']} | {row['mcnemar_p']:.3g} | {row['verdict']} "
+                   f"| {_cell(row['recovery'], row['recovery_low'], row['recovery_high'])} | {row['chance']:.2f} |")
+    out += ["", "Every member:", "", f"| {axis} | seed | attention | mean pooling | McNemar p | recovery |",
+            "|---:|---:|---:|---:|---:|---:|"]
+    for c in sorted(comparisons, key=lambda c: (c.setting[axis], c.seed)):
+        out.append(f"| {c.setting[axis]:g} | {c.seed} | {c.attention_accuracy:.3f} | {c.mean_accuracy:.3f} "
+                   f"| {c.p_value:.3g} | {c.recovery:.3f} |")
+    return "\n".join(out) + "\n", (where_it_holds(table), pooling_claims(table))
+
+
+def no_dose_page(parameters: dict[str, Any]) -> str:
+    """`dose_response.md` without a sweep over a difficulty axis: what it would show, and how."""
+    return "\n".join([
+        f"# {TITLE}", "",
+        "A sweep over a difficulty axis of the synthetic data (how hard the signature moment is to "
+        "find) and several seeds would show here where attention pooling beats mean pooling. None "
+        "was found under the runs folder. Make one, and build its book, with:", "",
+        "```bash", COMMAND, "```", "",
+        f"(This book's run has dataset {md_code(parameters.get('dataset', '?'))}; the axes "
+        f"{', '.join(md_code(a) for a in DIFFICULTY_AXES)} shape the synthetic data only. "
+        f"`make sweep` takes other values too, e.g. {md_code(shlex.quote('PARAMS=motif_db=2,4,6,8'))}.)",
+        ""])
