@@ -70,7 +70,7 @@ def _sweep(args: argparse.Namespace) -> int:
     plan = plan_sweep(args.profile, seeds=args.seeds, sets=args.set, name=args.name,
                       notebooks=args.notebooks.split(",") if args.notebooks else None)
     with hold_run_folder(plan.folder.path):  # its members' folders come back into it
-        record = run_sweep(plan, scheduler=args.scheduler, workers=args.workers)
+        record = run_sweep(plan, scheduler=args.scheduler, workers=args.workers, together=args.together)
     states = [m.status for m in record.members]
     print(f"Sweep {plan.folder.path}: {states.count('done')} of {len(states)} members done, "
           f"{states.count('failed')} failed; {plan.folder.path_of('sweep_record')}")
@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--name", help="the sweep folder: runs/NAME (default sweep-<profile>), or a path")
     sweep.add_argument("--notebooks", help="comma-separated notebook names to run (default: all)")
     sweep.add_argument("--no-book", action="store_true", help="do not build the sweep's book")
+    sweep.add_argument("--together", action="store_true",
+                       help="train the models of members that differ only in their seed in one program "
+                            "here first (with trainer=vector on a GPU: every seed's models in one step)")
     sweep.set_defaults(func=_sweep)
     sim = sub.add_parser(
         "similar", help="the pieces of a run nearest to audio files, by the final model's signature",

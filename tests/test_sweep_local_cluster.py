@@ -114,3 +114,22 @@ def test_a_member_whose_worker_is_killed_runs_again_with_the_same_results(two_se
     assert _results(again.folder.member_dir(member.name), steps) == reference
 
 
+
+
+@pytest.mark.slow
+def test_members_trained_together_end_as_members_trained_apart(two_seed_sweep, tmp_path, monkeypatch):
+    """`paperlib sweep --together`: the two seeds' models train in one program before the tasks,
+    which find them complete; every recorded number is the one of the sweep without it."""
+    plan, record, _ = two_seed_sweep
+    monkeypatch.setenv("GENRE_SIGNATURES_RUNS", str(tmp_path / "runs"))
+    trained = []
+    together_train = runner.train_members_together
+    monkeypatch.setattr(runner, "train_members_together",
+                        lambda *a, **k: trained.append(together_train(*a, **k)) or trained[-1])
+    joint = runner.plan_sweep("smoke", seeds=2, sets=TINY, name=str(tmp_path / "joint"), notebooks=SWEPT)
+    done = runner.run_sweep(joint, workers=2, progress=False, together=True)
+    assert [m.status for m in done.members] == ["done", "done"] and trained == [6]
+    for member in record.members:
+        ours = joint.folder.member_dir(member.name)
+        assert "complete, reused" in (ours / "notebooks" / "03_cv_training.ipynb").read_text()
+        assert _results(ours, SWEPT) == _results(plan.folder.member_dir(member.name), SWEPT)

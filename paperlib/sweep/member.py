@@ -87,20 +87,23 @@ def _worker_name() -> str:
 
 def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
                runtime: dict[str, Any] | None = None, notebooks: list[str] | None = None,
-               stop_event: str | None = None) -> MemberOutcome:
+               stop_event: str | None = None, start: bytes | None = None) -> MemberOutcome:
     """Run one member's notebooks in a temporary folder of this worker; return the folder packed.
 
     `config_key` is the member's configuration as the client computed it: a worker whose profile
     or code gives another refuses to run. Whatever fails (a notebook, the worker's setup) comes
     back in the outcome with the partial folder (a failed notebook's executed copy holds the
     traceback); only the loss of the worker itself makes Dask run the task again. `runtime` adds
-    parameters that change no result (`workers`)."""
+    parameters that change no result (`workers`); `start`, a packed run folder to continue (its
+    models trained beforehand, with the other members')."""
     configure_environment()
     separate_numba_cache(f"sweep-worker-{_worker_name()}")
-    start = time.perf_counter()
+    began = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix="genre-signatures-member-"))
     run_dir = staging / "run"
     error = notebook = None
+    if start is not None:
+        unpack(start, run_dir)
     try:
         try:
             here = load_profile(profile, **overrides).key()
@@ -115,7 +118,7 @@ def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none retried
             error = f"{type(exc).__name__}: {exc}".replace(str(run_dir), MEMBER_FOLDER)
         run_dir.mkdir(exist_ok=True)
-        return MemberOutcome(archive=pack(run_dir), seconds=time.perf_counter() - start,
+        return MemberOutcome(archive=pack(run_dir), seconds=time.perf_counter() - began,
                              worker=socket.gethostname(), error=error, notebook=notebook)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -31,7 +31,7 @@ from paperlib.core.sweep_record import (
 from paperlib.publish.notebook_runner import notebook_names
 from paperlib.sweep.cluster import Connection, dashboard_link, dask_client
 from paperlib.sweep.grid import Member, expand, parse_axes
-from paperlib.sweep.member import MEMBER_FOLDER, MemberOutcome, run_member, unpack
+from paperlib.sweep.member import MEMBER_FOLDER, MemberOutcome, pack, run_member, unpack
 
 RETRIES = 2  # a task that raises is tried again this often (a lost worker: distributed's allowed-failures)
 REFRESH_S = 5  # the progress bar's refresh while members run
@@ -175,24 +175,55 @@ class Sweep:
 
 
 def _submit(connection: Connection, plan: SweepPlan, members: list[Member], stop_event: str) -> dict:
+    """Every member as a task; a member whose folder holds models trained beforehand
+    (`train_members_together`) takes its folder with it."""
+    def start(member: Member) -> bytes | None:
+        folder = plan.folder.member_dir(member.name)
+        return pack(folder) if (folder / artifact("manifest").relative()).is_file() else None
+
     return {connection.client.submit(
         run_member, plan.profile, m.overrides, config_key=m.config_key, runtime=connection.runtime,
-        notebooks=plan.notebooks, stop_event=stop_event,
+        notebooks=plan.notebooks, stop_event=stop_event, start=start(m),
         key=f"member-{m.name}-{uuid.uuid4().hex[:8]}", pure=False, retries=RETRIES): m
         for m in members}
 
 
+def train_members_together(plan: SweepPlan, members: list[Member], *, progress: bool = True) -> int:
+    """Before the members' tasks: each group of members that differ only in their seed has its
+    data prepared and every model trained in one program (`train_runs_together`; with the `vector`
+    trainer the models of all its seeds fill one device), into the members' folders, whose tasks
+    then find their models complete. Returns the number of models trained."""
+    from paperlib.core.config import load_profile
+    from paperlib.data.prepare import prepare_data
+    from paperlib.model.cross_validation import train_runs_together
+
+    groups: dict[str, list[Member]] = {}
+    for member in members:
+        groups.setdefault(repr(sorted(member.group().items())), []).append(member)
+    trained = 0
+    for group in groups.values():
+        prepared = [prepare_data(load_profile(plan.profile, **m.overrides,
+                                              run_dir=str(plan.folder.member_dir(m.name))),
+                                 progress=progress)[0] for m in group]
+        trained += train_runs_together(prepared, plan.folder.path / "together-checkpoint.npz",
+                                       progress=progress)
+    return trained
+
+
 def run_sweep(plan: SweepPlan, *, scheduler: str | None = None, workers: int | None = None,
-              progress: bool = True) -> SweepRecord:
+              progress: bool = True, together: bool = False) -> SweepRecord:
     """Run the members not yet done on Dask; return the record written to `sweep.json`.
-    Ctrl-C asks running members to stop after their current notebook, keeps every member that
-    finished, and raises KeyboardInterrupt."""
+    `together` trains the members' models first, in one program per group of seeds
+    (`train_members_together`). Ctrl-C asks running members to stop after their current
+    notebook, keeps every member that finished, and raises KeyboardInterrupt."""
     sweep = Sweep(plan)
     todo = sweep.todo()
     plan.folder.path.mkdir(parents=True, exist_ok=True)
     record = sweep.write()
     if not todo:
         return record
+    if together:
+        train_members_together(plan, todo, progress=progress)
     from distributed import Event, wait
 
     with dask_client(scheduler, workers=workers) as connection:
