@@ -79,6 +79,10 @@ RECIPES.update({
     "mixup": {**BN_ACC_20, "mixup": 0.4},
     "masks": {**BN_ACC_20, "time_mask": 8, "freq_mask": 24},
     "smooth-wd-clip": {**BN_ACC_20, "label_smoothing": 0.1, "weight_decay": 1e-3, "clip_norm": 1.0},
+    # after the first screen (warmup-20 ahead): a longer warm-up, watched from its end, and the two
+    # best changes together
+    "warmup-30": {**BN_ACC_20, "attention_warmup": 30, "early_stopping_start": 30},
+    "warmup-20-mix-0.25": {**BN_ACC_20, "attention_warmup": 20, "attention_mix": 0.25},
 })
 COLUMNS = ["recipe", "seed", "ablation", "oof_accuracy", "lowest_fold", "folds_below_0.85",
            "mean_pool_accuracy", "recovery", "median_best_epoch", "best_within_2_of_cap",
