@@ -39,6 +39,9 @@ RUNS = Path(os.environ.get("RECIPE_STUDY_RUNS", ROOT / "runs" / "recipe-study"))
 # the validation loss from epoch 30), and the other candidates are variations of "today".
 TODAY = {"batch_norm": False, "early_stopping_monitor": "val_loss", "early_stopping_start": 30}
 COSINE = {**TODAY, "lr_schedule": "cosine", "lr_warmup_epochs": 3, "epochs": 40, "early_stopping_start": 20}
+# The defaults of the first round that later rounds changed: every recipe of the first round (and
+# bn-acc-20, the second round's starting point) is read with them.
+FIRST_ROUND = {"attention_warmup": 10, "attention_mix": 1.0}
 RECIPES: dict[str, dict[str, object]] = {
     "today": TODAY,
     "lr-6e-3": {**TODAY, "learning_rate": 0.006},
@@ -71,6 +74,7 @@ RECIPES: dict[str, dict[str, object]] = {
 }
 # The second round (issue 28): bn-acc-20 and a variation each, judged on held-out accuracy and on
 # attention's recovery of the planted moment.
+RECIPES = {name: {**FIRST_ROUND, **recipe} for name, recipe in RECIPES.items()}
 BN_ACC_20 = RECIPES["bn-acc-20"]
 RECIPES.update({
     "warmup-20": {**BN_ACC_20, "attention_warmup": 20},
@@ -84,6 +88,7 @@ RECIPES.update({
     "warmup-30": {**BN_ACC_20, "attention_warmup": 30, "early_stopping_start": 30},
     "warmup-20-mix-0.25": {**BN_ACC_20, "attention_warmup": 20, "attention_mix": 0.25},
 })
+CHOSEN = "warmup-20-mix-0.25"  # the second round's choice: today's defaults
 COLUMNS = ["recipe", "seed", "ablation", "oof_accuracy", "lowest_fold", "folds_below_0.85",
            "mean_pool_accuracy", "recovery", "median_best_epoch", "best_within_2_of_cap",
            "stopped_early", "models", "final_attempts", "train_seconds", "epochs_cap", "machine",
@@ -169,9 +174,14 @@ def append_row(row: dict[str, object]) -> None:
             writer = csv.DictWriter(f, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-    new = not RESULTS.is_file()
-    with RESULTS.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+    _append(RESULTS, COLUMNS, row)
+
+
+def _append(path: Path, columns: list[str], row: dict[str, object]) -> None:
+    """One row at the end of a CSV, its header first when the file is new."""
+    new = not path.is_file()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
         if new:
             writer.writeheader()
         writer.writerow(row)
@@ -311,12 +321,7 @@ def screen(recipes: list[str], seeds: list[int], folds: list[int], sets: dict[st
                        "best_epoch": model.best_epoch, "epochs_run": len(model.history), "found_epoch": reached,
                        "seconds": round(seconds / len(specs), 1), "trainer": config.trainer,
                        "machine": _machine(), "date": date.today().isoformat(), "commit": _commit()}
-                new = not SCREEN.is_file()
-                with SCREEN.open("a", newline="") as f:
-                    writer = csv.DictWriter(f, fieldnames=SCREEN_COLUMNS)
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
+                _append(SCREEN, SCREEN_COLUMNS, row)
                 cells.append(f"fold {row['fold']}: {row['held_out_accuracy']:.2f}, recovery {row['recovery']:.2f}")
             print(f"{recipe:>16} seed {seed}: " + "; ".join(cells) + f"; {seconds:.0f} s", flush=True)
 

@@ -164,6 +164,12 @@ def test_recorded_params_of_an_older_manifest_equal_todays():
     assert recorded_params(older) == now
 
 
+def test_a_manifest_older_than_a_parameter_reads_as_the_code_then_behaved():
+    older = Config().result_params()
+    del older["attention_mix"]  # written before the scores could read a scaled self-attention
+    assert recorded_params(older)["attention_mix"] == 1.0 != Config().attention_mix
+
+
 def test_a_run_folder_reopens_with_another_data_dir(tmp_path):
     from paperlib.core.run_folder import RunFolderError, open_existing_run, open_run
 

@@ -122,3 +122,6 @@ def test_the_recipe_table_says_what_the_configuration_does():
     assert "cosine" in other.loc["learning rate", "this run"] and "AdamW" in other.loc["optimizer", "this run"]
     assert "mixup" in other.loc["augmentation", "this run"] and "accuracy" in other.loc["early stopping", "this run"]
     assert set(other["paper"]) == {"not given"}
+    assert "one model at a time" in other.loc["trainer", "this run"]
+    vector = recipe_table(Config(trainer="vector", attention_mix=0.25))["this run"]
+    assert "one compiled step" in vector["trainer"] and "scaled by 0.25" in vector["attention scores"]

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.test_program import tiny_problem
+from tests.test_program import _same, tiny_problem
 
 ON_JAX = os.environ.get("KERAS_BACKEND") == "jax"
 jax_only = pytest.mark.skipif(not ON_JAX, reason="runs in the JAX process of "
@@ -79,14 +79,6 @@ def whole(problem, tmp_path_factory):
     trained = train_stacked(specs, tokens, labels, config, path, progress=False)
     assert path.exists()  # kept: the caller deletes it once the models are stored
     return trained, path
-
-
-def _same(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert a[key].history == b[key].history and a[key].best_epoch == b[key].best_epoch, key
-        for name in a[key].outputs:
-            assert np.array_equal(a[key].outputs[name], b[key].outputs[name]), (key, name)
 
 
 @jax_only

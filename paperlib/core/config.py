@@ -95,9 +95,10 @@ class Config(BaseModel):
     embedding_dim: int = _p(32, "size of a token's embedding", ge=1)
     attention_heads: int = _p(2, "heads of the self-attention over tokens", ge=1)
     attention_key_dim: int = _p(16, "key size of each attention head", ge=1)
-    attention_mix: float = _p(1.0, "share of the self-attention's output in the residual that the attention "
-                                   "scores read (1: the usual residual; lower: each token's score sees more "
-                                   "of its own embedding)", ge=0, le=1)
+    attention_mix: float = _p(0.25, "share of the self-attention's output in the residual that the attention "
+                                    "scores read (1: the usual residual; lower: each token's score sees more "
+                                    "of its own embedding; 0.25 chosen in the recipe study, see notebook 03)",
+                              ge=0, le=1)
     pooling: Pooling = _p("attention", "how token embeddings become the signature: attention or mean")
     token_pooling: TokenPooling = _p("average", "how the token CNN pools its maps: average or max")
     batch_norm: bool = _p(True, "batch normalisation after each convolution of the token CNN (the "
@@ -132,7 +133,8 @@ class Config(BaseModel):
                                     gt=0, lt=0.5)
     early_stopping_start: int = _p(20, "epochs before early stopping watches the validation score", ge=0)
     early_stopping_patience: int = _p(10, "epochs without a better validation score before stopping", ge=0)
-    attention_warmup: int = _p(10, "epochs with uniform attention before it learns (see model.program)", ge=0)
+    attention_warmup: int = _p(20, "epochs with uniform attention before it learns (see "
+                                   "model.training_state.ModelSpec.warmup)", ge=0)
     restart_below: float = _p(0.0, "a model whose validation accuracy never reached this in its "
                                     "training is trained again from another seed (0: never)",
                               ge=0, le=1)
@@ -279,12 +281,18 @@ def _explain(exc: ValidationError, params: dict[str, Any]) -> str:
     return "\n".join([by_name[n] for n in Config.model_fields if n in by_name] + together)
 
 
+# What the code did before a parameter existed, where its default now does something else: a run
+# made then is read back with these values.
+BEFORE_THE_PARAMETER: dict[str, Any] = {"attention_mix": 1.0}
+
+
 def recorded_params(stored: dict[str, Any]) -> dict[str, Any]:
     """A manifest's result parameters, with each parameter added to the code since the run was
-    made at its default (the code then behaved as the default does), and those that are no
-    result parameters (runtime and location ones) left out."""
+    made at what the code then did (its default, or BEFORE_THE_PARAMETER's value), and those that
+    are no result parameters (runtime and location ones) left out."""
     dropped = RUNTIME_KEYS | LOCATION_KEYS
-    return {**Config().result_params(), **{k: v for k, v in stored.items() if k not in dropped}}
+    return {**Config().result_params(), **BEFORE_THE_PARAMETER,
+            **{k: v for k, v in stored.items() if k not in dropped}}
 
 
 def known_parameters() -> list[str]:

@@ -136,6 +136,8 @@ def recipe_table(config: Config) -> "pd.DataFrame":
         ("attention scores", "read from each token after self-attention and its residual"
          + ("" if config.attention_mix == 1 else f", the self-attention's share scaled by {config.attention_mix:g}")),
         ("epochs", f"at most {config.epochs}"),
+        ("trainer", "every model of the run in one compiled step (vector, JAX)" if config.trainer == "vector"
+         else "one model at a time through one compiled model (one)"),
         ("early stopping", f"from epoch {config.early_stopping_start}, after "
                            f"{config.early_stopping_patience} epochs without a better "
                            f"{config.early_stopping_monitor}; keeps {monitor[config.early_stopping_monitor]}"),
