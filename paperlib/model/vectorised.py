@@ -14,8 +14,8 @@ its own stream, early stopping on its own score, its best-epoch weights, restart
 for a run: every slot runs the largest model's number of batches (`epoch_batches`, as the `one`
 trainer takes them: the last filled with zero-weight clips); steps past a model's end, models that
 stopped and empty slots change nothing. Slot counts
-are multiples of SLOT_STEP (or a count already compiled in this process), so the final model's
-retrial reuses the program, and JAX's persistent compilation cache (`session`) keeps it between runs.
+are the next multiple of SLOT_STEP (a function of the model count alone, so a resumed program gets
+the shapes it had), and JAX's persistent compilation cache (`session`) keeps them between runs.
 """
 
 from __future__ import annotations
@@ -224,7 +224,6 @@ def _where_slots(chosen, stack, other):
 
 
 _NETWORKS: dict[tuple, StackedNetwork] = {}
-_SLOTS: dict[tuple, set[int]] = {}
 
 
 def network_for(config: Config, n_classes: int, mapping: str | None = None) -> StackedNetwork:
@@ -239,13 +238,10 @@ def network_for(config: Config, n_classes: int, mapping: str | None = None) -> S
     return _NETWORKS[key]
 
 
-def slot_count(network: StackedNetwork, models: int) -> int:
-    """The smallest slot count already compiled for `network` that holds `models`, else the next
-    multiple of SLOT_STEP."""
-    compiled = [n for n in _SLOTS.get(id(network), set()) if n >= models]
-    count = min(compiled) if compiled else -(-models // SLOT_STEP) * SLOT_STEP
-    _SLOTS.setdefault(id(network), set()).add(count)
-    return count
+def slot_count(models: int) -> int:
+    """Slots for `models` models: the next multiple of SLOT_STEP, whatever ran before in this
+    process (a resumed program compiles the shapes the interrupted one had)."""
+    return -(-models // SLOT_STEP) * SLOT_STEP
 
 
 @dataclass
@@ -288,7 +284,7 @@ def train_stacked(specs: list[ModelSpec], tokens: np.ndarray, labels: np.ndarray
     saved = checkpoint.read(fingerprints)
     states = {spec.key: saved.get(spec.key) or _fresh_state(network, spec, config, n_classes)
               for spec in specs}
-    slots = Slots(specs, states, slot_count(network, len(specs)),
+    slots = Slots(specs, states, slot_count(len(specs)),
                   steps=max(-(-len(s.fit) // config.batch_size) for s in specs),
                   validation=max(len(s.validation) for s in specs))
     stack, best = _to_device(network, slots)

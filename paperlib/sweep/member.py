@@ -102,10 +102,10 @@ def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
     staging = Path(tempfile.mkdtemp(prefix="genre-signatures-member-"))
     run_dir = staging / "run"
     error = notebook = None
-    if start is not None:
-        unpack(start, run_dir)
     try:
         try:
+            if start is not None:
+                unpack(start, run_dir)
             here = load_profile(profile, **overrides).key()
             if here != config_key:
                 raise ValueError(

@@ -174,12 +174,13 @@ class Sweep:
             seconds=round(outcome.seconds, 1), worker=worker)
 
 
-def _submit(connection: Connection, plan: SweepPlan, members: list[Member], stop_event: str) -> dict:
-    """Every member as a task; a member whose folder holds models trained beforehand
-    (`train_members_together`) takes its folder with it."""
+def _submit(connection: Connection, plan: SweepPlan, members: list[Member], stop_event: str,
+            trained_before: set[str]) -> dict:
+    """Every member as a task; a member named in `trained_before` (its models trained by
+    `train_members_together` in this sweep) takes its folder with it; any other starts empty."""
     def start(member: Member) -> bytes | None:
         folder = plan.folder.member_dir(member.name)
-        return pack(folder) if (folder / artifact("manifest").relative()).is_file() else None
+        return pack(folder) if member.name in trained_before and folder.is_dir() else None
 
     return {connection.client.submit(
         run_member, plan.profile, m.overrides, config_key=m.config_key, runtime=connection.runtime,
@@ -192,7 +193,8 @@ def train_members_together(plan: SweepPlan, members: list[Member], *, progress: 
     """Before the members' tasks: each group of members that differ only in their seed has its
     data prepared and every model trained in one program (`train_runs_together`; with the `vector`
     trainer the models of all its seeds fill one device), into the members' folders, whose tasks
-    then find their models complete. Returns the number of models trained."""
+    then find their models complete: a member's numbers equal its lone run's (on a GPU's `vmap`
+    mapping to float rounding: another slot count). Returns the number of models trained."""
     from paperlib.core.config import load_profile
     from paperlib.data.prepare import prepare_data
     from paperlib.model.cross_validation import train_runs_together
@@ -222,8 +224,10 @@ def run_sweep(plan: SweepPlan, *, scheduler: str | None = None, workers: int | N
     record = sweep.write()
     if not todo:
         return record
+    trained_before: set[str] = set()
     if together:
         train_members_together(plan, todo, progress=progress)
+        trained_before = {m.name for m in todo}
     from distributed import Event, wait
 
     with dask_client(scheduler, workers=workers) as connection:
@@ -232,7 +236,7 @@ def run_sweep(plan: SweepPlan, *, scheduler: str | None = None, workers: int | N
         if link and progress:
             print(f"Dask dashboard: {link}", flush=True)
         stop_event = f"stop-sweep-{uuid.uuid4().hex[:8]}"
-        pending = _submit(connection, plan, todo, stop_event)
+        pending = _submit(connection, plan, todo, stop_event, trained_before)
         bar = tqdm(total=len(todo), unit="member", desc=f"sweep {plan.name}", disable=not progress)
 
         def finish(future: Any) -> None:
