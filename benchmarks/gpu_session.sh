@@ -27,7 +27,7 @@ if [ "${DRY:-0}" = 1 ]; then
   PROFILE=smoke; SELECTION=100,101; REPORTED=42; RECIPES="bn-acc-20 mix-0.25"; PAPER="${TINY/clips_per_genre=6/clips_per_genre=8}"
 else
   BENCH="--clips 300 --epochs 3 --models 13"; TINY=""; PROFILE=default
-  SELECTION=100,101,102,103,104; REPORTED=42,7,1,3,5; RECIPES="bn-acc-20 warmup-20 mix-0.25 masks mixup"
+  SELECTION=100,101,102,103,104; REPORTED=42,7,1,3,5; RECIPES="bn-acc-20 warmup-20-mix-0.25 warmup-20 mix-0.25 masks mixup"
   PAPER="--set clips_per_genre=100"  # 1000 clips, as many as GTZAN
 fi
 left() { echo $((LIMIT - SECONDS)); }
