@@ -176,7 +176,8 @@ CHECKPOINT_FORMAT = 4  # 4: the trainer and each model's own seed in its fingerp
 
 
 class Checkpoint:
-    """Every model's state in one atomic file, written after every epoch of all models. A model's
+    """Every model's state in one atomic file, written by the `one` trainer after every epoch of
+    all models and by `vector` at most every `vectorised.CHECKPOINT_SECONDS` and after its last epoch. A model's
     state is continued only when its fingerprint (`model_fingerprint`) matches."""
 
     def __init__(self, path: Path):
