@@ -90,10 +90,10 @@ def test_swapping_the_poolings_swaps_the_verdicts(rows):
 
 
 def test_the_page_without_a_sweep_says_how_to_make_one():
-    from paperlib.publish.dose_response_page import COMMAND, no_dose_page
+    from paperlib.publish.dose_response_page import command, no_dose_page
 
-    page = no_dose_page({"dataset": "synthetic"})
-    assert COMMAND in page and "decoys" in page
+    page = no_dose_page({"dataset": "synthetic", "profile": "smoke"})
+    assert command("smoke") in page and "--profile smoke" in page and "runs/smoke" in page
 
 
 def test_the_page_shows_the_table_the_figure_and_the_sentence(tmp_path, monkeypatch):
@@ -109,3 +109,39 @@ def test_the_page_shows_the_table_the_figure_and_the_sentence(tmp_path, monkeypa
     assert (tmp_path / dose_response_page.FIGURE).is_file()
     assert sentence in page and "| 2 | 3 |" in page and len(claims) == 2
     assert dose_response_page.has_difficulty_axis(record)
+
+
+def test_runs_that_vary_two_difficulty_axes_are_refused_and_the_page_says_why(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from paperlib.core.sweep_record import MemberRecord, SweepFolder, SweepRecord
+    from paperlib.publish import dose_response_page
+
+    mixed = [comparison(0, 1), replace(comparison(2, 1), setting={"decoys": 2, "motif_db": 4.0,
+                                                                   "clips_per_genre": 25})]
+    with pytest.raises(ValueError, match="vary decoys and motif_db.*one difficulty axis at a time"):
+        difficulty_axis(mixed)
+    record = SweepRecord(name="two", profile="default", axes={"decoys": [0, 2], "motif_db": [8.0, 4.0]},
+                         members=[MemberRecord(name="m", overrides={}, config_key="k", status="done")],
+                         updated="2026-12-04T00:00:00+00:00")
+    monkeypatch.setattr(dose_response_page, "sweep_comparisons", lambda record, folder: (mixed, []))
+    page, dose = dose_response_page.dose_response_page(record, SweepFolder(tmp_path), tmp_path)
+    assert dose is None and "one difficulty axis at a time" in page
+    assert not (tmp_path / dose_response_page.FIGURE).exists()
+
+
+def test_a_run_s_book_takes_the_dose_sweep_of_its_own_profile(tmp_path, monkeypatch):
+    from paperlib.core import paths
+    from paperlib.core.sweep_record import MemberRecord, SweepFolder, SweepRecord
+    from paperlib.publish import dose_response_page
+
+    monkeypatch.setattr(paths, "runs_dir", lambda: tmp_path)
+    for name, profile, updated in (("dose-smoke", "smoke", "2026-12-05"), ("dose-default", "default", "2026-12-04")):
+        folder = SweepFolder(tmp_path / name)
+        folder.path.mkdir()
+        folder.write(SweepRecord(name=name, profile=profile, axes={"seed": [1, 2], "decoys": [0, 2]},
+                                 members=[MemberRecord(name="m", overrides={}, config_key="k", status="done")],
+                                 updated=f"{updated}T00:00:00+00:00"))
+    assert dose_response_page.dose_sweep("default").path.name == "dose-default"
+    assert dose_response_page.dose_sweep("smoke").path.name == "dose-smoke"
+    assert dose_response_page.dose_sweep("paper") is None

@@ -19,9 +19,13 @@ AXIS_WORDS = {"decoys": "decoys per clip", "motif_db": "moment's level above the
 
 
 def difficulty_axis(comparisons: list[PoolingComparison]) -> str | None:
-    """The difficulty axis the runs vary (the first of DIFFICULTY_AXES with two values or more)."""
-    return next((axis for axis in DIFFICULTY_AXES
-                 if len({c.setting[axis] for c in comparisons}) > 1), None)
+    """The difficulty axis the runs vary (None while they vary none); refuses runs that vary two,
+    whose settings one table by one axis would mix."""
+    varied = [axis for axis in DIFFICULTY_AXES if len({c.setting[axis] for c in comparisons}) > 1]
+    if len(varied) > 1:
+        raise ValueError(f"The runs vary {' and '.join(varied)}: a dose-response reads one difficulty "
+                         f"axis at a time; sweep one of them with the others fixed (--set {varied[0]}=...).")
+    return varied[0] if varied else None
 
 
 def dose_response_table(comparisons: list[PoolingComparison], axis: str) -> pd.DataFrame:

@@ -301,7 +301,7 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
         page = across_seeds_page.across_seeds_page(sweep.read(), sweep.path, shown_member=member)
     (build_dir / f"{across_seeds_page.PAGE}.md").write_text(page)
     dose_sweep = sweep if sweep is not None and dose_response_page.has_difficulty_axis(sweep.read()) \
-        else dose_response_page.dose_sweep()
+        else dose_response_page.dose_sweep(run["parameters"].get("profile", ""))
     dose = None
     if dose_sweep is None:
         page = dose_response_page.no_dose_page(run["parameters"])

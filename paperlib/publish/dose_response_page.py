@@ -5,7 +5,6 @@ recovery of the planted moment; or, without such a sweep, the command that makes
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +26,23 @@ from paperlib.publish.markdown import md_code, md_escape
 PAGE = "dose_response"  # the book page (dose_response.md)
 TITLE = "Attention against mean pooling, by difficulty"
 FIGURE = "dose_response.png"
-COMMAND = ("make sweep SEEDS=3 PARAMS=\"decoys=0,1,2,3 folds=3\" "
-           "&& .venv/bin/paperlib book --sweep runs/sweep-default")
+
+
+def command(profile: str) -> str:
+    """The dose-response sweep of `profile` and the book again: steps 01 and 03 are all a
+    comparison needs, and a run's book takes the newest such sweep of its profile."""
+    return (f".venv/bin/paperlib sweep --profile {profile} --set seed=42,7,1 --set decoys=0,1,2,3 "
+            f"--set folds=3 --name sweep-dose --notebooks 01_data,03_cv_training\n"
+            f".venv/bin/paperlib book --run runs/{profile}")
 
 
 def has_difficulty_axis(record: SweepRecord) -> bool:
     return any(len(record.axes.get(axis, [])) > 1 for axis in DIFFICULTY_AXES)
 
 
-def dose_sweep() -> SweepFolder | None:
-    """The most recently updated sweep under the runs folder whose grid varies a difficulty axis."""
+def dose_sweep(profile: str) -> SweepFolder | None:
+    """The most recently updated sweep of `profile` under the runs folder whose grid varies a
+    difficulty axis."""
     found = []
     for record_path in paths.runs_dir().glob(f"*/{sweep_artifact('sweep_record').relative()}"):
         folder = SweepFolder(record_path.parent)
@@ -44,7 +50,7 @@ def dose_sweep() -> SweepFolder | None:
             record = folder.read()
         except RunFolderError:
             continue
-        if has_difficulty_axis(record):
+        if record.profile == profile and has_difficulty_axis(record):
             found.append((record.updated, str(folder.path)))
     return SweepFolder(Path(max(found)[1])) if found else None
 
@@ -61,7 +67,8 @@ def sweep_comparisons(record: SweepRecord, folder: SweepFolder) -> tuple[list[Po
 
 
 def _cell(mean: float, low: float | None, high: float | None) -> str:
-    return f"{mean:.3f}" + ("" if low is None or high != high else f" [{low:.3f}, {high:.3f}]")
+    unknown = low is None or high is None or high != high  # one seed: no interval
+    return f"{mean:.3f}" + ("" if unknown else f" [{low:.3f}, {high:.3f}]")
 
 
 def dose_response_page(record: SweepRecord, folder: SweepFolder,
@@ -70,7 +77,10 @@ def dose_response_page(record: SweepRecord, folder: SweepFolder,
     claims page the sentence of where attention wins and a claim per setting (None while the
     sweep covers fewer than two settings)."""
     comparisons, problems = sweep_comparisons(record, folder)
-    axis = difficulty_axis(comparisons)
+    try:
+        axis, refused = difficulty_axis(comparisons), None
+    except ValueError as error:
+        axis, refused = None, str(error)
     fixed = {k: v[0] for k, v in record.axes.items() if len(v) == 1}
     out = [f"# {TITLE}", "",
            "The paper's abstract says the attention-weighted signature \"enhances classification "
@@ -89,6 +99,9 @@ def dose_response_page(record: SweepRecord, folder: SweepFolder,
              "the other way round).", ""]
     if problems:
         out += ["Members that could not be read: " + "; ".join(md_escape(p) for p in problems), ""]
+    if refused:
+        out += [md_escape(refused), ""]
+        return "\n".join(out) + "\n", None
     if axis is None:
         out += ["The done members do not yet cover two settings of a difficulty axis "
                 f"({', '.join(DIFFICULTY_AXES)}); run the sweep again to finish it.", ""]
@@ -98,6 +111,9 @@ def dose_response_page(record: SweepRecord, folder: SweepFolder,
 
     figure = dose_response(table, label=AXIS_WORDS[axis])
     figure.savefig(build_dir / FIGURE, dpi=90)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
     out += [f"**{where_it_holds(table)}**", "", f"![{TITLE}]({FIGURE})", "",
             f"| {axis} | seeds | attention | mean pooling | difference | attention only / mean only "
             "| McNemar p | verdict | recovery | chance |",
@@ -122,9 +138,10 @@ def no_dose_page(parameters: dict[str, Any]) -> str:
         f"# {TITLE}", "",
         "A sweep over a difficulty axis of the synthetic data (how hard the signature moment is to "
         "find) and several seeds would show here where attention pooling beats mean pooling. None "
-        "was found under the runs folder. Make one, and build its book, with:", "",
-        "```bash", COMMAND, "```", "",
+        "of this profile was found under the runs folder. Make one (steps 01 and 03 of every "
+        "member: about an hour on a 2-core CPU) and build the book again with:", "",
+        "```bash", command(parameters.get("profile", "default")), "```", "",
         f"(This book's run has dataset {md_code(parameters.get('dataset', '?'))}; the axes "
         f"{', '.join(md_code(a) for a in DIFFICULTY_AXES)} shape the synthetic data only. "
-        f"`make sweep` takes other values too, e.g. {md_code(shlex.quote('PARAMS=motif_db=2,4,6,8'))}.)",
+        f"Another axis instead of decoys, e.g. {md_code('--set motif_db=2,4,6,8')}, works the same way.)",
         ""])
