@@ -2,6 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperlib.data.genres import GENRES
 from paperlib.data.layout import scan_tracks
@@ -61,3 +63,46 @@ def test_written_in_gtzan_layout_and_read_back(tmp_path):
     mtime = (genre_root / "rock" / "rock.00000.wav").stat().st_mtime_ns
     assert write_synthetic(seed=5, clips_per_genre=1, workers=1, progress=False) == root
     assert (genre_root / "rock" / "rock.00000.wav").stat().st_mtime_ns == mtime
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**16), st.integers(0, 50), st.integers(1, 6), st.floats(5.0, 30.0))
+def test_decoys_land_apart_from_the_moment_and_each_other(seed, index, count, seconds):
+    from paperlib.data.synthetic import _plant_decoys
+
+    sr = 2000
+    mix = np.zeros(int(seconds * sr), np.float32)
+    motif = (int(0.5 * sr), int(3.0 * sr))
+    spans = _plant_decoys(mix, "blues", index, seed=seed, count=count, motif=motif, start_hz=440.0,
+                          timbre="pluck", level_db=4.0, sr=sr)
+    assert 0 < len(spans) <= count or seconds < 7
+    ordered = sorted([motif, *spans])
+    assert all(end <= next_start for (_, end), (next_start, _) in zip(ordered, ordered[1:]))
+    assert all(0.5 * sr <= a and b <= len(mix) - 0.5 * sr for a, b in spans)
+    outside = np.ones(len(mix), bool)
+    for a, b in spans:
+        outside[a:b] = False
+    assert not mix[outside].any()  # nothing but the decoys was touched
+
+
+@pytest.mark.parametrize("genre", ["classical", "jazz"])
+def test_a_genre_without_a_pair_gets_no_decoys(genre):
+    plain, info = render_clip(genre, 3, seed=7, seconds=8.0)
+    decoyed, decoyed_info = render_clip(genre, 3, seed=7, seconds=8.0, decoys=3)
+    assert np.array_equal(plain, decoyed) and info == decoyed_info
+
+
+def test_decoys_leave_the_clip_s_own_draws_and_change_its_sound():
+    plain, info = render_clip("rock", 2, seed=7, seconds=12.0)
+    decoyed, decoyed_info = render_clip("rock", 2, seed=7, seconds=12.0, decoys=2)
+    assert info == decoyed_info  # tempo, key, the moment and its level: the same stream
+    assert not np.array_equal(plain, decoyed)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.floats(-4.0, 12.0))
+def test_the_moment_s_level_follows_motif_db(motif_db):
+    from paperlib.data.synthetic import MOTIF_SPREAD_DB
+
+    _, info = render_clip("disco", 1, seed=3, seconds=6.0, motif_db=motif_db)
+    assert abs(info.motif_level_db - motif_db) <= MOTIF_SPREAD_DB + 1e-3

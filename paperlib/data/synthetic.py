@@ -230,13 +230,14 @@ def partner(genre: str) -> str | None:
 
 def _plant_decoys(mix: np.ndarray, genre: str, index: int, *, seed: int, count: int,
                   motif: tuple[int, int], start_hz: float, timbre: str, level_db: float,
-                  sr: int) -> None:
+                  sr: int) -> list[tuple[int, int]]:
     """Add `count` slides of the paired genre's motif at `level_db` above the mix, each where
-    neither the clip's motif nor another decoy is. From a stream of their own: the rest of the
+    neither the clip's motif nor another decoy is; return their sample spans (fewer where the clip
+    has no room, none for a genre without a pair). From a stream of their own: the rest of the
     clip is the clip without decoys."""
     other = partner(genre)
     if other is None:
-        return
+        return []
     rng = np.random.default_rng([seed, GENRES.index(genre), index, 1])
     taken = [motif]
     for _ in range(count):
@@ -246,12 +247,13 @@ def _plant_decoys(mix: np.ndarray, genre: str, index: int, *, seed: int, count: 
             if all(start + n <= a or start >= b for a, b in taken):
                 break
         else:
-            return  # no room left for another decoy
+            break  # no room left for another decoy
         taken.append((start, start + n))
         decoy = _slide(start_hz, GENRE_RECIPES[other][1], n, timbre, sr, picks=int(rng.integers(4, 8)))
         region = mix[start:start + n]
         gain = (np.sqrt(np.mean(region ** 2)) + 1e-4) / (np.sqrt(np.mean(decoy ** 2)) + 1e-9)
         mix[start:start + n] += gain * 10 ** (level_db / 20) * decoy
+    return taken[1:]
 
 
 def synthetic_root(*, seed: int, clips_per_genre: int, sample_rate: int, seconds: float,
