@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperlib.core.config import Config
-from paperlib.model.training_state import ModelState, early_stopping
+from paperlib.model.training_state import ModelState, early_stopping, epoch_batches
 from paperlib.model.recipe import augmented_batch, learning_rate_at, soft_targets
 from tests.factories import toy_clips
 
@@ -125,3 +125,16 @@ def test_the_recipe_table_says_what_the_configuration_does():
     assert "one model at a time" in other.loc["trainer", "this run"]
     vector = recipe_table(Config(trainer="vector", attention_mix=0.25))["this run"]
     assert "one compiled step" in vector["trainer"] and "scaled by 0.25" in vector["attention scores"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 500), min_size=1, max_size=60, unique=True), st.integers(1, 32))
+def test_every_batch_is_full_and_every_clip_weighs_once_per_epoch(clips, batch_size):
+    """Fit sets smaller than a batch included: the filling goes round `order` again."""
+    order = np.array(clips)
+    batches = epoch_batches(order, batch_size)
+    assert len(batches) == -(-len(order) // batch_size)
+    assert all(len(ids) == len(w) == batch_size for ids, w in batches)
+    weighted = np.concatenate([ids[w > 0] for ids, w in batches])
+    assert sorted(weighted) == sorted(clips)
+    assert set(np.concatenate([ids for ids, _ in batches])) == set(clips)

@@ -82,14 +82,14 @@ class ModelSpec:
 def epoch_batches(order: np.ndarray, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """An epoch's batches in `order` (clip indices), every one of `batch_size` clips, as (clip
     indices, loss weights): each batch's clips sorted, the last one filled with clips from the
-    start of `order` whose weight is zero. One shape for every step of every model (a compiled
+    start of `order` (round again where `order` is shorter than a batch) whose weight is zero. One shape for every step of every model (a compiled
     step needs it); batch normalisation sees the filling clips, the loss does not."""
     batches = []
     for start in range(0, len(order), batch_size):
         real = np.sort(order[start:start + batch_size])
         weights = np.zeros(batch_size, dtype=np.float32)
         weights[:len(real)] = 1.0
-        batches.append((np.concatenate([real, order[:batch_size - len(real)]]), weights))
+        batches.append((np.concatenate([real, np.resize(order, batch_size - len(real))]), weights))
     return batches
 
 
