@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperlib.analysis.confusion import (
     compare_classifiers,
@@ -126,3 +128,15 @@ def test_confusion_plots_are_labelled():
     fig = plots.per_genre_f1(per_genre_scores(np.array([0, 1, 2]), np.array([0, 1, 1]), genres=GENRES3))
     assert len(fig.axes[0].patches) == 3
     plt.close(fig)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=80))
+def test_mcnemar_from_counts_is_mcnemar_of_the_clips(pairs):
+    from paperlib.analysis.confusion import mcnemar, mcnemar_from_counts
+
+    a, b = (np.array(x, dtype=bool) for x in zip(*pairs))
+    test = mcnemar(a, b)
+    assert mcnemar_from_counts(test.b, test.c) == test
+    with pytest.raises(ValueError, match="never negative"):
+        mcnemar_from_counts(-1, 3)

@@ -126,14 +126,20 @@ class McNemar:
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemar:
     """Exact McNemar test from per-clip correctness (booleans) of two classifiers."""
-    from scipy.stats import binomtest
-
     correct_a, correct_b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
     if correct_a.ndim != 1 or correct_a.shape != correct_b.shape:
         raise ValueError(f"expected two 1-d boolean arrays of the same length, got shapes "
                          f"{correct_a.shape} and {correct_b.shape}")
-    b = int(np.sum(correct_a & ~correct_b))
-    c = int(np.sum(~correct_a & correct_b))
+    return mcnemar_from_counts(int(np.sum(correct_a & ~correct_b)), int(np.sum(~correct_a & correct_b)))
+
+
+def mcnemar_from_counts(b: int, c: int) -> McNemar:
+    """Exact McNemar test from the discordant counts: `b` clips only the first classifier gets
+    right, `c` only the second (e.g. summed over runs)."""
+    from scipy.stats import binomtest
+
+    if min(b, c) < 0:
+        raise ValueError(f"McNemar's counts are clips, never negative; got b={b}, c={c}.")
     p = 1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue)
     return McNemar(b=b, c=c, p_value=p)
 

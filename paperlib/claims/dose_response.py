@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from paperlib.analysis.confusion import mcnemar_from_counts
 from paperlib.analysis.dose_response import DIFFICULTY_AXES, PoolingComparison
 from paperlib.claims.across_seeds import spread
 from paperlib.claims.confusion import SIGNIFICANCE
@@ -44,7 +44,7 @@ def dose_response_table(comparisons: list[PoolingComparison], axis: str) -> pd.D
                             [c.attention_accuracy - c.mean_accuracy for c in group])
         found = spread("recovery", "recovery", [c.recovery for c in group])
         b, c = sum(g.attention_only for g in group), sum(g.mean_only for g in group)
-        p = 1.0 if b + c == 0 else float(stats.binomtest(b, b + c, 0.5).pvalue)
+        p = mcnemar_from_counts(b, c).p_value
         verdict = ("attention ahead" if p < SIGNIFICANCE and b > c else
                    "mean pooling ahead" if p < SIGNIFICANCE and c > b else "no difference")
         rows.append({axis: value, "seeds": len(group), "clips": sum(g.clips for g in group),
