@@ -209,3 +209,11 @@ def test_only_runs_that_differ_in_their_seed_train_together(tmp_path):
     runs = [toy_prepared(tmp_path / "a", seed=1), toy_prepared(tmp_path / "b", seed=2, epochs=9)]
     with pytest.raises(ValueError, match=r"seed alone.*\['epochs'\]"):
         train_runs_together(runs, tmp_path / "checkpoint.npz", progress=False)
+
+
+def test_runs_with_one_seed_do_not_train_together(tmp_path):
+    from paperlib.model.cross_validation import train_runs_together
+
+    runs = [toy_prepared(tmp_path / "a", seed=3), toy_prepared(tmp_path / "b", seed=3)]
+    with pytest.raises(ValueError, match=r"once per seed.*\[3, 3\]"):
+        train_runs_together(runs, tmp_path / "checkpoint.npz", progress=False)

@@ -163,14 +163,20 @@ def train_runs_together(runs: list[Prepared], checkpoint_path: Path, *,
         if differs:
             raise ValueError(f"Runs train together only when they differ in their seed alone; "
                              f"{config.run_path()} also differs in {differs}.")
+    seeds = [config.seed for config in configs]
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"Runs train together once per seed; seeds {sorted(seeds)} repeat one: "
+                         "give each run its own seed.")
     jobs, tokens, labels, offset = [], [], [], 0
-    for number, prepared in enumerate(runs):
+    for prepared in runs:
         config = prepared.run.config
         clip_folds = fold_assignment(prepared.tracks, config)
         _, todo = _found_and_todo(prepared.run, prepared.labels, clip_folds, config, echo=False)
-        for spec in todo:
+        if not todo:  # a run already complete brings no clips
+            continue
+        for spec in todo:  # named by its run's seed: the same key whichever runs come along
             moved = dataclasses.replace(spec, fit=spec.fit + offset, validation=spec.validation + offset,
-                                        held_out=spec.held_out + offset, run=str(number))
+                                        held_out=spec.held_out + offset, run=f"seed-{config.seed}")
             jobs.append((moved, spec, prepared, clip_folds, offset))
         tokens.append(cut_tokens(prepared.images, config))
         labels.append(prepared.labels)
