@@ -221,10 +221,12 @@ def test_a_stuck_model_starts_again_from_another_seed_and_the_others_do_not_noti
     tokens, labels, config, specs = problem
     trained, _ = whole
     strict = config.replace(restart_below=1.0, restarts=1)  # val accuracy 1: never reached
-    again = train_stacked(specs[:1], tokens, labels, strict, tmp_path / "c.npz", progress=False)
+    again = train_stacked(specs[:2], tokens, labels, strict, tmp_path / "c.npz", progress=False)
     model = again[specs[0].key]
     assert model.restarts == 1 and len(model.history) <= config.epochs
     assert not np.array_equal(model.outputs["genre"], trained[specs[0].key].outputs["genre"])
+    alone = train_stacked(specs[1:2], tokens, labels, strict, tmp_path / "d.npz", progress=False)
+    _same({specs[1].key: again[specs[1].key]}, alone)  # a neighbour's restart changes nothing here
 
 
 @jax_only
