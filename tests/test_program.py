@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -43,6 +44,26 @@ def whole(problem, tmp_path_factory):
     return trained, path
 
 
+@contextmanager
+def killed_after_writes(monkeypatch, writes: int):
+    """The program in the block is killed (KeyboardInterrupt) right after its checkpoint's
+    `writes`-th write; the checkpoint writes normally again after the block."""
+    write, done = Checkpoint.write, []
+
+    def write_then_die(self, states, fingerprints):
+        write(self, states, fingerprints)
+        done.append(1)
+        if len(done) == writes:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpoint, "write", write_then_die)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        monkeypatch.setattr(Checkpoint, "write", write)
+
+
 def _same(a, b):
     assert a.keys() == b.keys()
     for key in a:
@@ -56,19 +77,8 @@ def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, wh
                                                                      monkeypatch):
     tokens, labels, config, specs = problem
     whole, _ = whole
-
-    write, writes = Checkpoint.write, []
-
-    def write_then_die(self, states, fingerprints):
-        write(self, states, fingerprints)
-        writes.append(1)
-        if len(writes) == 2:
-            raise KeyboardInterrupt  # killed after its second epoch
-
-    monkeypatch.setattr(Checkpoint, "write", write_then_die)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_writes(monkeypatch, 2):  # killed after its second epoch
         train_together(specs, tokens, labels, config, tmp_path / "b.npz", progress=False)
-    monkeypatch.setattr(Checkpoint, "write", write)
     saved = Checkpoint(tmp_path / "b.npz").read(_fingerprints(specs, config))
     assert {s.epochs_done for s in saved.values()} == {2}
     resumed = train_together(specs, tokens, labels, config, tmp_path / "b.npz", progress=False)

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.test_program import _same, tiny_problem
+from tests.test_program import _same, killed_after_writes, tiny_problem
 
 ON_JAX = os.environ.get("KERAS_BACKEND") == "jax"
 jax_only = pytest.mark.skipif(not ON_JAX, reason="runs in the JAX process of "
@@ -128,25 +128,14 @@ def test_models_keep_their_outputs_shapes_and_weights_that_rebuild_the_network(p
 @pytest.mark.parametrize("mapping", ["map", "vmap"])
 def test_an_interrupted_program_resumes_to_the_uninterrupted_numbers(problem, tmp_path, monkeypatch,
                                                                      mapping):
-    from paperlib.model.training_state import Checkpoint
     from paperlib.model.vectorised import train_stacked
 
     tokens, labels, config, specs = problem
     whole = train_stacked(specs, tokens, labels, config, tmp_path / "a.npz", progress=False,
                           mapping=mapping)
-    write, writes = Checkpoint.write, []
-
-    def write_then_die(self, states, fingerprints):
-        write(self, states, fingerprints)
-        writes.append(1)
-        if len(writes) == 2:
-            raise KeyboardInterrupt  # killed after its second epoch
-
-    monkeypatch.setattr(Checkpoint, "write", write_then_die)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_writes(monkeypatch, 2):  # killed after its second epoch
         train_stacked(specs, tokens, labels, config, tmp_path / "b.npz", progress=False,
                       checkpoint_seconds=0, mapping=mapping)
-    monkeypatch.setattr(Checkpoint, "write", write)
     resumed = train_stacked(specs, tokens, labels, config, tmp_path / "b.npz", progress=False,
                             checkpoint_seconds=0, mapping=mapping)
     _same(whole, resumed)
