@@ -2,9 +2,9 @@
 (the command, papermill, every notebook kernel and their children: joblib's workers, the book's
 Sphinx), which is what a Binder container's limit (about 2 GB) counts, not one process.
 
-Run: `.venv/bin/python benchmarks/bench_memory.py [--profile default] [--interval 1.0]
-[-- --set NAME=VALUE ...]`. The run goes to a fresh temporary run folder and data folder (a cold
-run: synthesis, token extraction and training included); the book is built as `make reproduce`
+Run: `.venv/bin/python benchmarks/bench_memory.py [--profile default] [--interval 1.0] [--run-dir DIR]
+[-- --set NAME=VALUE ...]`. The run goes to a fresh temporary data folder and run folder (or DIR; a
+cold run: synthesis, token extraction and training included); the book is built as `make reproduce`
 builds it. psutil samples every process of the tree each `--interval` seconds: the sum of their RSS
 (resident memory; pages shared between processes counted in each) and of their PSS (proportional
 set size: shared pages divided among their users, the closer figure to what the container holds).
@@ -106,12 +106,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="default", help="the profile to reproduce (default: default)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    parser.add_argument("--run-dir", help="the run folder to fill (default: a temporary one; a folder "
+                                          "given here keeps the run, e.g. for its book)")
     parser.add_argument("extra", nargs="*", help="after --: more `paperlib reproduce` arguments")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as scratch:
         env = {**os.environ, "GENRE_SIGNATURES_DATA": str(Path(scratch) / "data")}
         command = [str(Path(sys.executable).parent / "paperlib"), "reproduce", "--profile", args.profile,
-                   "--set", f"run_dir={Path(scratch) / 'run'}", *args.extra]
+                   "--set", f"run_dir={Path(args.run_dir or Path(scratch) / 'run').resolve()}", *args.extra]
         started = time.perf_counter()
         steps, status = measure(command, env, args.interval)
         wall = time.perf_counter() - started
