@@ -31,8 +31,8 @@ FIGURE = "dose_response.png"
 def command(profile: str) -> str:
     """The dose-response sweep of `profile` and the book again: steps 01 and 03 are all a
     comparison needs, and a run's book takes the newest such sweep of its profile."""
-    return (f".venv/bin/paperlib sweep --profile {profile} --set seed=42,7,1 --set decoys=0,1,2,3 "
-            f"--set folds=3 --name sweep-dose --notebooks 01_data,03_cv_training\n"
+    return (f".venv/bin/paperlib sweep --profile {profile} --set seed=42,7,1 --set motif_db=2,4,6,8 "
+            f"--set folds=3 --name sweep-motif --notebooks 01_data,03_cv_training\n"
             f".venv/bin/paperlib book --run runs/{profile}")
 
 
@@ -143,5 +143,6 @@ def no_dose_page(parameters: dict[str, Any]) -> str:
         "```bash", command(parameters.get("profile", "default")), "```", "",
         f"(This book's run has dataset {md_code(parameters.get('dataset', '?'))}; the axes "
         f"{', '.join(md_code(a) for a in DIFFICULTY_AXES)} shape the synthetic data only. "
-        f"Another axis instead of decoys, e.g. {md_code('--set motif_db=2,4,6,8')}, works the same way.)",
+        f"Another axis instead of the moment's level, e.g. {md_code('--set decoys=0,1,2,3')}, works the "
+        "same way.)",
         ""])
