@@ -99,6 +99,29 @@ def test_another_runs_model_is_named_as_such(run_dir, tmp_path):
         path.write_bytes(good)
 
 
+def test_a_same_shape_model_of_another_run_is_named_as_such(tmp_path):
+    """A model file that loads and fits this run's tokens, but is not the file the run wrote there
+    (its digest, recorded in done.json when it was saved, differs): named by the notebooks' loads
+    and trained again by the training's reuse."""
+    from paperlib.core.files import sha256_of, write_json
+    from paperlib.core.run_folder import open_run
+    from paperlib.model.store import fold_dir, load_fold
+
+    config = tiny_config(tmp_path / "run")
+    run = open_run(config)
+    folder = fold_dir(run, "attention", 0)
+    folder.mkdir(parents=True)
+    path = folder / "model.keras"
+    save_model(build_model(config, n_classes=10), path)
+    write_json(folder / "done.json", {"model_sha256": sha256_of(path)})
+    assert load_model(path, tokens_shape=(config.n_tokens, config.n_mels, config.token_frames))
+    save_model(build_model(config.replace(seed=config.seed + 1), n_classes=10), path)  # another run's
+    with pytest.raises(ModelFileError, match="is not the file this run wrote.*paperlib train"):
+        load_model(path, tokens_shape=(config.n_tokens, config.n_mels, config.token_frames))
+    with pytest.warns(UserWarning, match="is not the file this run wrote.*trained again"):
+        assert load_fold(run, "attention", 0) is None
+
+
 def test_similar_names_a_truncated_model_without_a_traceback(run_dir, tmp_path, capsys):
     path = final_model(run_dir)
     good = path.read_bytes()

@@ -1,9 +1,10 @@
 """Files that appear complete or not at all: written to a temporary name beside the target, then
-renamed onto it; JSON written strictly (no NaN or Infinity)."""
+renamed onto it; JSON written strictly (no NaN or Infinity); a file's SHA-256."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -42,3 +43,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"Cannot store {type(value).__name__} in JSON")
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file, read in chunks."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

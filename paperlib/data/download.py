@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import http.client
 import os
 import re
@@ -22,6 +21,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterable, Iterator
+
+from paperlib.core.files import sha256_of
 
 CHUNK = 1 << 20
 TIMEOUT = 60.0
@@ -77,15 +78,6 @@ class DownloadError(RuntimeError):
 
 class _SourceError(Exception):
     """One URL failed (connection, HTTP status, interrupted transfer): try the next one."""
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sibling(path: Path, suffix: str) -> Path:

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from paperlib.core.config import Config
-from paperlib.core.files import atomic_path
+from paperlib.core.files import atomic_path, sha256_of
+from paperlib.core.registry import model_file
 from paperlib.core.run_folder import RunFolderError
 
 if TYPE_CHECKING:
@@ -148,6 +149,23 @@ def model_file_problem(path: str | Path) -> str | None:
     return None
 
 
+def changed_since_written(path: str | Path) -> str | None:
+    """In a run's model folder, whether the model file is the one written there: its SHA-256
+    against the one `done.json` recorded (`store.write_model`); None when it matches or nothing
+    was recorded (another file, or a folder from before the digest was recorded)."""
+    path = Path(path)
+    if path.name != model_file(path.parent, "model").name:
+        return None
+    try:
+        recorded = json.loads(model_file(path.parent, "model_done").read_text()).get("model_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if recorded is None or sha256_of(path) == recorded:
+        return None
+    return ("is not the file this run wrote: its SHA-256 differs from the one recorded beside it when "
+            "the model was saved (another run's model copied in, or changed since)")
+
+
 def saved_keras_version(path: Path) -> str | None:
     """The Keras version that wrote a `.keras` archive (its metadata.json), when it says."""
     try:
@@ -173,8 +191,8 @@ def retrain_advice(path: Path) -> str:
 
 def load_model(path: str | Path, *, tokens_shape: tuple[int, ...] | None = None):
     """A saved model, or ModelFileError naming what the file is (damaged, not a Keras 3 model,
-    unreadable by this Keras, or another run's: `tokens_shape` is what this run's model reads)
-    and what to do."""
+    unreadable by this Keras, or another run's: `tokens_shape` is what this run's model reads, and
+    a file of the same shape is checked against the digest its run recorded) and what to do."""
     import keras
 
     path = Path(path)
@@ -191,6 +209,7 @@ def load_model(path: str | Path, *, tokens_shape: tuple[int, ...] | None = None)
     if model is not None and tokens_shape is not None and tuple(model.input_shape[1:]) != tuple(tokens_shape):
         problem = (f"is another run's model: it reads tokens of shape {tuple(model.input_shape[1:])}, "
                    f"this run's are {tuple(tokens_shape)}")
+    problem = problem or changed_since_written(path)
     if problem is not None:
         raise ModelFileError(f"The saved model {path} {problem}. {retrain_advice(path)}")
     return model

@@ -18,11 +18,17 @@ import numpy as np
 import pandas as pd
 
 from paperlib.core.config import Config
-from paperlib.core.files import write_json
+from paperlib.core.files import sha256_of, write_json
 from paperlib.core.registry import FINAL, model_file
 from paperlib.core.run_folder import RunFolder, git_commit, read_json_file
 from paperlib.data.folds import VALIDATION
-from paperlib.model.network import OUTPUTS, build_model, model_file_problem, save_model
+from paperlib.model.network import (
+    OUTPUTS,
+    build_model,
+    changed_since_written,
+    model_file_problem,
+    save_model,
+)
 from paperlib.model.training_state import TrainedModel
 
 
@@ -99,7 +105,8 @@ def write_model(run: RunFolder, trained: TrainedModel, labels: np.ndarray,
         "fold": spec.fold, "attempt": spec.attempt, "accuracy": accuracy,
         "seconds": trained.seconds, "epochs_run": len(history), "best_epoch": trained.best_epoch,
         "restarts": trained.restarts,
-        "git_commit": git_commit(), "fit_clips": len(spec.fit),
+        "git_commit": git_commit(), "model_sha256": sha256_of(model_file(folder, "model")),
+        "fit_clips": len(spec.fit),
         "validation_clips": len(spec.validation), "held_out_clips": len(held_out)})
     return FoldResult(spec.fold, held_out, outputs, every["signature"], history, accuracy,
                       trained.seconds, trained.best_epoch, trained.restarts)
@@ -108,15 +115,17 @@ def write_model(run: RunFolder, trained: TrainedModel, labels: np.ndarray,
 def load_fold(run: RunFolder, pooling: str, fold: int, *,
               attempt: int | None = None) -> FoldResult | None:
     """A completed fold's results, or None when the fold is missing, incomplete or its model file
-    is damaged (`model_file_problem`: warned, so that it trains again). For FINAL,
+    is damaged or not the one written there (`model_file_problem`, `changed_since_written`: warned,
+    so that it trains again). For FINAL,
     `attempt` reads that attempt (under `final_attempts_dir`) instead of the kept final model."""
     folder = (fold_dir(run, pooling, fold) if attempt is None
               else model_dir(run, pooling, fold, attempt))
     if not model_file(folder, "model_done").is_file():
         return None
-    problem = model_file_problem(model_file(folder, "model"))
+    saved = model_file(folder, "model")
+    problem = model_file_problem(saved) or changed_since_written(saved)
     if problem is not None:  # as the training checkpoint: named, then trained again
-        warnings.warn(f"The saved model {model_file(folder, 'model')} {problem}; the model is "
+        warnings.warn(f"The saved model {saved} {problem}; the model is "
                       "trained again.", stacklevel=2)
         return None
     done = read_json_file(model_file(folder, "model_done"))
