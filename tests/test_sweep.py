@@ -232,3 +232,13 @@ def test_an_interrupted_sweep_keeps_its_finished_members(tmp_path, monkeypatch):
     assert [m.status for m in record.members] == ["done", "pending"]
     assert (plan.folder.member_dir(record.members[0].name) / "notebooks" / "01_data.ipynb").is_file()
     assert record.groups and record.groups[0].members == [record.members[0].name]
+
+
+def test_a_start_that_cannot_be_unpacked_fails_the_member_and_comes_back_unchanged():
+    """The folder a member was sent (its models trained together) is never replaced by an empty
+    one: the bytes go back as they came, with the error."""
+    from paperlib.sweep.member import run_member
+
+    start = b"not a packed run folder"
+    outcome = run_member("smoke", {"seed": 1}, config_key="k", start=start)
+    assert outcome.error and outcome.archive == start

@@ -102,10 +102,12 @@ def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
     staging = Path(tempfile.mkdtemp(prefix="genre-signatures-member-"))
     run_dir = staging / "run"
     error = notebook = None
+    unpacked = start is None
     try:
         try:
             if start is not None:
                 unpack(start, run_dir)
+                unpacked = True
             here = load_profile(profile, **overrides).key()
             if here != config_key:
                 raise ValueError(
@@ -118,7 +120,8 @@ def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none retried
             error = f"{type(exc).__name__}: {exc}".replace(str(run_dir), MEMBER_FOLDER)
         run_dir.mkdir(exist_ok=True)
-        return MemberOutcome(archive=pack(run_dir), seconds=time.perf_counter() - began,
+        # a start that could not be unpacked goes back as it came: the member's folder stays as it was
+        return MemberOutcome(archive=pack(run_dir) if unpacked else start, seconds=time.perf_counter() - began,
                              worker=socket.gethostname(), error=error, notebook=notebook)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
