@@ -90,10 +90,19 @@ def test_swapping_the_poolings_swaps_the_verdicts(rows):
 
 
 def test_the_page_without_a_sweep_says_how_to_make_one():
+    from paperlib.core.config import load_profile
+    from paperlib.core.overrides import parse_sets
     from paperlib.publish.dose_response_page import command, no_dose_page
 
-    page = no_dose_page({"dataset": "synthetic", "profile": "smoke"})
-    assert command("smoke") in page and "--profile smoke" in page and "runs/smoke" in page
+    page = no_dose_page("smoke", "synthetic", "/tmp/my-run")
+    assert command("smoke", "synthetic", "/tmp/my-run") in page and "dataset `synthetic`" in page
+    assert "--profile smoke" in page and "book --run /tmp/my-run" in page
+    for profile, dataset in (("smoke", "synthetic"), ("default", "synthetic"), ("paper", "gtzan")):
+        sweep = command(profile, dataset, "runs/x").splitlines()[0].split()
+        named = sweep[sweep.index("--profile") + 1]
+        sets = parse_sets([sweep[i + 1] for i, word in enumerate(sweep) if word == "--set"], several=True)
+        member = load_profile(named, **{k: v[0] for k, v in sets.items()})  # what every member runs
+        assert member.ablation and member.dataset == "synthetic", profile
 
 
 def test_the_page_shows_the_table_the_figure_and_the_sentence(tmp_path, monkeypatch):
@@ -130,7 +139,7 @@ def test_runs_that_vary_two_difficulty_axes_are_refused_and_the_page_says_why(tm
     assert not (tmp_path / dose_response_page.FIGURE).exists()
 
 
-def test_a_run_s_book_takes_the_dose_sweep_of_its_own_profile(tmp_path, monkeypatch):
+def test_a_run_s_book_takes_the_dose_sweep_of_its_own_profile_first(tmp_path, monkeypatch):
     from paperlib.core import paths
     from paperlib.core.sweep_record import MemberRecord, SweepFolder, SweepRecord
     from paperlib.publish import dose_response_page
@@ -144,4 +153,4 @@ def test_a_run_s_book_takes_the_dose_sweep_of_its_own_profile(tmp_path, monkeypa
                                  updated=f"{updated}T00:00:00+00:00"))
     assert dose_response_page.dose_sweep("default").path.name == "dose-default"
     assert dose_response_page.dose_sweep("smoke").path.name == "dose-smoke"
-    assert dose_response_page.dose_sweep("paper") is None
+    assert dose_response_page.dose_sweep("paper").path.name == "dose-smoke"  # none of its own: the newest

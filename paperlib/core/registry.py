@@ -43,7 +43,8 @@ MODEL_FILES = {
     "model": ("model.keras", "a trained fold model, or the final all-clip model"),
     "history": ("history.csv", "a model's loss and accuracy per epoch"),
     "model_outputs": ("outputs.npz", "a model's outputs for its held-out clips and its signature of every clip"),
-    "model_done": ("done.json", "written last: the model is complete (accuracy, epochs, clips, git commit)"),
+    "model_done": ("done.json", "written last: the model is complete (accuracy, epochs, clips, git commit, "
+                              "the model file's SHA-256)"),
 }
 
 
@@ -69,8 +70,9 @@ ARTIFACTS = _declare(
              "an untrained model saved and reloaded to check the round trip"),
     Artifact("model_dir", "cv/{pooling}/{fold}", "notebook 03_cv_training", "one trained model's folder"),
     Artifact("training_checkpoint", "cv/training_checkpoint.npz", "notebook 03_cv_training",
-             "every model of the training program: weights, optimizer state and history after "
-             "its last completed epoch (deleted once every model's folder is written)"),
+             "every model of the training program: weights, optimizer state and history as of "
+             "its last checkpoint (each epoch with `one`, every 10 s with `vector`; deleted once "
+             "every model's folder is written)"),
     Artifact("final_attempts", "cv/{pooling}/final_attempts", "notebook 03_cv_training",
              "the final model's trainings from other seeds, until the best moves to cv/<pooling>/final"),
     Artifact("final_attempt_dir", "cv/{pooling}/final_attempts/attempt_{attempt}", "notebook 03_cv_training",

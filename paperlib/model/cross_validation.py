@@ -172,9 +172,8 @@ def train_runs_together(runs: list[Prepared], checkpoint_path: Path, *,
         config = prepared.run.config
         clip_folds = fold_assignment(prepared.tracks, config)
         _, todo = _found_and_todo(prepared.run, prepared.labels, clip_folds, config, echo=False)
-        if not todo:  # a run already complete brings no clips
-            continue
-        for spec in todo:  # named by its run's seed: the same key whichever runs come along
+        for spec in todo:  # named by its run's seed; a complete run keeps its clips' offset, so that
+            # a program interrupted while writing the models resumes with the same fingerprints
             moved = dataclasses.replace(spec, fit=spec.fit + offset, validation=spec.validation + offset,
                                         held_out=spec.held_out + offset, run=f"seed-{config.seed}")
             jobs.append((moved, spec, prepared, clip_folds, offset))

@@ -301,10 +301,12 @@ def write_book_source(run: dict[str, Any], build_dir: Path, *, sweep: SweepFolde
         page = across_seeds_page.across_seeds_page(sweep.read(), sweep.path, shown_member=member)
     (build_dir / f"{across_seeds_page.PAGE}.md").write_text(page)
     dose_sweep = sweep if sweep is not None and dose_response_page.has_difficulty_axis(sweep.read()) \
-        else dose_response_page.dose_sweep(run["parameters"].get("profile", ""))
+        else dose_response_page.dose_sweep(run["parameters"]["profile"])
     dose = None
     if dose_sweep is None:
-        page = dose_response_page.no_dose_page(run["parameters"])
+        page = dose_response_page.no_dose_page(run["parameters"]["profile"],
+                                                run["manifest"].get("config", {}).get("dataset", "?"),
+                                                str(run["run_dir"]))
     else:
         page, dose = dose_response_page.dose_response_page(dose_sweep.read(), dose_sweep, build_dir)
     (build_dir / f"{dose_response_page.PAGE}.md").write_text(page)

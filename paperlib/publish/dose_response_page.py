@@ -6,7 +6,6 @@ recovery of the planted moment; or, without such a sweep, the command that makes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from paperlib.analysis.dose_response import DIFFICULTY_AXES, PoolingComparison, compare_poolings
 from paperlib.claims.dose_response import (
@@ -28,12 +27,14 @@ TITLE = "Attention against mean pooling, by difficulty"
 FIGURE = "dose_response.png"
 
 
-def command(profile: str) -> str:
-    """The dose-response sweep of `profile` and the book again: steps 01 and 03 are all a
-    comparison needs, and a run's book takes the newest such sweep of its profile."""
-    return (f".venv/bin/paperlib sweep --profile {profile} --set seed=42,7,1 --set motif_db=2,4,6,8 "
-            f"--set folds=3 --name sweep-motif --notebooks 01_data,03_cv_training\n"
-            f".venv/bin/paperlib book --run runs/{profile}")
+def command(profile: str, dataset: str, run_dir: str) -> str:
+    """The dose-response sweep and the book of the run at `run_dir` again: steps 01 and 03 with
+    the ablation are all a comparison needs; the sweep uses the run's profile where the run's data
+    is synthetic (a GTZAN profile cannot vary the synthetic data: the default profile then)."""
+    sweep_profile = profile if dataset == "synthetic" else "default"
+    return (f".venv/bin/paperlib sweep --profile {sweep_profile} --set seed=42,7,1 --set motif_db=2,4,6,8 "
+            f"--set folds=3 --set ablation=true --name sweep-motif --notebooks 01_data,03_cv_training\n"
+            f".venv/bin/paperlib book --run {run_dir}")
 
 
 def has_difficulty_axis(record: SweepRecord) -> bool:
@@ -41,8 +42,8 @@ def has_difficulty_axis(record: SweepRecord) -> bool:
 
 
 def dose_sweep(profile: str) -> SweepFolder | None:
-    """The most recently updated sweep of `profile` under the runs folder whose grid varies a
-    difficulty axis."""
+    """The most recently updated sweep under the runs folder whose grid varies a difficulty axis:
+    of `profile` where there is one, else of any profile (the page names it)."""
     found = []
     for record_path in paths.runs_dir().glob(f"*/{sweep_artifact('sweep_record').relative()}"):
         folder = SweepFolder(record_path.parent)
@@ -50,9 +51,9 @@ def dose_sweep(profile: str) -> SweepFolder | None:
             record = folder.read()
         except RunFolderError:
             continue
-        if record.profile == profile and has_difficulty_axis(record):
-            found.append((record.updated, str(folder.path)))
-    return SweepFolder(Path(max(found)[1])) if found else None
+        if has_difficulty_axis(record):
+            found.append((record.profile == profile, record.updated, str(folder.path)))
+    return SweepFolder(Path(max(found)[2])) if found else None
 
 
 def sweep_comparisons(record: SweepRecord, folder: SweepFolder) -> tuple[list[PoolingComparison], list[str]]:
@@ -132,16 +133,16 @@ def dose_response_page(record: SweepRecord, folder: SweepFolder,
     return "\n".join(out) + "\n", (where_it_holds(table), pooling_claims(table))
 
 
-def no_dose_page(parameters: dict[str, Any]) -> str:
+def no_dose_page(profile: str, dataset: str, run_dir: str) -> str:
     """`dose_response.md` without a sweep over a difficulty axis: what it would show, and how."""
     return "\n".join([
         f"# {TITLE}", "",
         "A sweep over a difficulty axis of the synthetic data (how hard the signature moment is to "
         "find) and several seeds would show here where attention pooling beats mean pooling. None "
-        "of this profile was found under the runs folder. Make one (steps 01 and 03 of every "
-        "member: about an hour on a 2-core CPU) and build the book again with:", "",
-        "```bash", command(parameters.get("profile", "default")), "```", "",
-        f"(This book's run has dataset {md_code(parameters.get('dataset', '?'))}; the axes "
+        "was found under the runs folder. Make one (steps 01 and 03 of every member: about an "
+        "hour on a 2-core CPU) and build the book again with:", "",
+        "```bash", command(profile, dataset, run_dir), "```", "",
+        f"(This book's run has dataset {md_code(dataset)}; the axes "
         f"{', '.join(md_code(a) for a in DIFFICULTY_AXES)} shape the synthetic data only. "
         f"Another axis instead of the moment's level, e.g. {md_code('--set decoys=0,1,2,3')}, works the "
         "same way.)",
