@@ -397,21 +397,24 @@ def deletion_curves(curves: pd.DataFrame, *, chance: float):
 def dose_response(table: pd.DataFrame, *, label: str):
     """Per setting of a difficulty axis (`table` from `claims.dose_response.dose_response_table`):
     both poolings' accuracy, and attention's recovery of the planted moment against chance, each
-    with its 95% interval over seeds."""
+    with its 95% interval over seeds (drawn within 0-1, the shares' range: a t interval of few seeds
+    can pass it)."""
     import matplotlib.pyplot as plt
+
+    def spread(column: str) -> list:
+        low = table[f"{column}_low"].fillna(table[column]).clip(0, 1)
+        high = table[f"{column}_high"].fillna(table[column]).clip(0, 1)
+        return [table[column] - low, high - table[column]]
 
     x = table.index.to_numpy(dtype=float)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     for column, name, colour in (("attention", "attention pooling", "tab:blue"),
                                  ("mean", "mean pooling", "tab:orange")):
-        low = table[column] - table[f"{column}_low"].fillna(table[column])
-        high = table[f"{column}_high"].fillna(table[column]) - table[column]
-        left.errorbar(x, table[column], yerr=[low, high], marker="o", capsize=4, label=name, color=colour)
-    left.set(xlabel=label, ylabel="held-out accuracy", title="Accuracy (mean of seeds, 95% interval)")
+        left.errorbar(x, table[column], yerr=spread(column), marker="o", capsize=4, label=name, color=colour)
+    left.set(xlabel=label, ylabel="held-out accuracy", ylim=(None, 1.02),
+             title="Accuracy (mean of seeds, 95% interval)")
     left.legend()
-    low = table["recovery"] - table["recovery_low"].fillna(table["recovery"])
-    high = table["recovery_high"].fillna(table["recovery"]) - table["recovery"]
-    right.errorbar(x, table["recovery"], yerr=[low, high], marker="o", capsize=4, color="tab:blue",
+    right.errorbar(x, table["recovery"], yerr=spread("recovery"), marker="o", capsize=4, color="tab:blue",
                    label="attention's peak on the moment")
     right.plot(x, table["chance"], linestyle="--", color="grey", label="a random token")
     right.set(xlabel=label, ylabel="share of correct clips", ylim=(0, 1.02),
