@@ -116,8 +116,8 @@ def load_fold(run: RunFolder, pooling: str, fold: int, *,
               attempt: int | None = None) -> FoldResult | None:
     """A completed fold's results, or None when the fold is missing, incomplete or its model file
     is damaged or not the one written there (`model_file_problem`, `changed_since_written`: warned,
-    so that it trains again). For FINAL,
-    `attempt` reads that attempt (under `final_attempts_dir`) instead of the kept final model."""
+    so that it trains again). For FINAL, `attempt` reads that attempt (under `final_attempts_dir`)
+    instead of the kept final model."""
     folder = (fold_dir(run, pooling, fold) if attempt is None
               else model_dir(run, pooling, fold, attempt))
     if not model_file(folder, "model_done").is_file():

@@ -82,8 +82,9 @@ class ModelSpec:
 def epoch_batches(order: np.ndarray, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """An epoch's batches in `order` (clip indices), every one of `batch_size` clips, as (clip
     indices, loss weights): each batch's clips sorted, the last one filled with clips from the
-    start of `order` (round again where `order` is shorter than a batch) whose weight is zero. One shape for every step of every model (a compiled
-    step needs it); batch normalisation sees the filling clips, the loss does not."""
+    start of `order` (round again where `order` is shorter than a batch) whose weight is zero. One
+    shape for every step of every model (a compiled step needs it); batch normalisation sees the
+    filling clips, the loss does not."""
     batches = []
     for start in range(0, len(order), batch_size):
         real = np.sort(order[start:start + batch_size])
@@ -177,8 +178,8 @@ CHECKPOINT_FORMAT = 4  # 4: the trainer and each model's own seed in its fingerp
 
 class Checkpoint:
     """Every model's state in one atomic file, written by the `one` trainer after every epoch of
-    all models and by `vector` at most every `vectorised.CHECKPOINT_SECONDS` and after its last epoch. A model's
-    state is continued only when its fingerprint (`model_fingerprint`) matches."""
+    all models and by `vector` at most every `vectorised.CHECKPOINT_SECONDS` and after its last
+    epoch. A model's state is continued only when its fingerprint (`model_fingerprint`) matches."""
 
     def __init__(self, path: Path):
         self.path = path

@@ -121,7 +121,8 @@ def run_member(profile: str, overrides: dict[str, Any], *, config_key: str,
             error = f"{type(exc).__name__}: {exc}".replace(str(run_dir), MEMBER_FOLDER)
         run_dir.mkdir(exist_ok=True)
         # a start that could not be unpacked goes back as it came: the member's folder stays as it was
-        return MemberOutcome(archive=pack(run_dir) if unpacked else start, seconds=time.perf_counter() - began,
-                             worker=socket.gethostname(), error=error, notebook=notebook)
+        return MemberOutcome(archive=pack(run_dir) if unpacked else start,
+                             seconds=time.perf_counter() - began, worker=socket.gethostname(),
+                             error=error, notebook=notebook)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
